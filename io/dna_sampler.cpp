@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "io/dna_vocab.h"
+#include "io/prefetch.h"
 #include "kernels/check.h"
 #include "kernels/random.h"
 
@@ -116,11 +117,11 @@ static void fill_window(const Genome& g, const Window& w, int64_t n, T* out) {
 void WindowSampler::fill(const Window& w, int64_t n, int32_t* out) const { fill_window(genome_, w, n, out); }
 void WindowSampler::fill(const Window& w, int64_t n, uint8_t* out) const { fill_window(genome_, w, n, out); }
 
-LmBatch lm_batch(const WindowSampler& s, uint64_t step, int64_t batch, int64_t length) {
+LmBatch lm_batch(const WindowSampler& s, uint64_t step, int64_t batch, int64_t length, TensorPool* pool) {
   MS_CHECK(batch >= 1 && length >= 1, "lm_batch: batch ", batch, " and length ", length, " must be positive");
   LmBatch b;
   b.step = step;
-  b.tokens = Tensor::empty({batch, length + 1}, DType::i32);
+  b.tokens = pool ? pool->get({batch, length + 1}, DType::i32) : Tensor::empty({batch, length + 1}, DType::i32);
   int32_t* p = b.tokens.data<int32_t>();
   b.windows.resize(static_cast<size_t>(batch));
   for (int64_t i = 0; i < batch; ++i) {

@@ -9,6 +9,10 @@
 #include "io/dna_intervals.h"
 #include "kernels/tensor.h"
 
+namespace ms {
+class TensorPool;
+}
+
 namespace ms::dna {
 
 // What to do with an interval shorter than the window.
@@ -79,8 +83,9 @@ struct LmBatch {
   Tensor targets() const { return tokens.slice(1, 1, length() + 1); }
 };
 
-// Batch `step` of `batch` windows of L+1 tokens (window b is draw(step, b, L + 1)).
-LmBatch lm_batch(const WindowSampler& s, uint64_t step, int64_t batch, int64_t length);
+// Batch `step` of `batch` windows of L+1 tokens (window b is draw(step, b, L + 1)). With a pool, the
+// token tensor is a recycled buffer (io/prefetch.h).
+LmBatch lm_batch(const WindowSampler& s, uint64_t step, int64_t batch, int64_t length, TensorPool* pool = nullptr);
 
 // Evaluation windows covering the intervals once: windows of L+1 tokens starting every L bases, so each
 // base but an interval's first is a target exactly once; the last window of an interval is PAD-filled.

@@ -52,11 +52,11 @@ constexpr std::array<uint8_t, 256> make_base_table() {
 inline constexpr std::array<uint8_t, 256> kBaseTable = make_base_table();
 
 // Token id of one FASTA sequence byte, or -1 when the byte is not a base (callers report it).
-inline int base_token(char c) {
+constexpr int base_token(char c) {
   uint8_t v = kBaseTable[static_cast<uint8_t>(c)];
   return v < 0x80 ? (v & 7) : -1;
 }
-inline bool is_soft_masked(char c) {
+constexpr bool is_soft_masked(char c) {
   uint8_t v = kBaseTable[static_cast<uint8_t>(c)];
   return v < 0x80 && (v & kLowerBit);
 }

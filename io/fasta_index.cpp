@@ -84,6 +84,30 @@ static bool build_index(const std::string& fasta, const std::string& fai, const 
   return rc == 0 && fresh(fai, fs::file_time_type::min());
 }
 
+// Where the cache keeps the index of `fasta`: <cache>/faidx/<file name>.<hash of the absolute path>.
+static fs::path cache_index_base(const std::string& fasta, const std::string& cache_dir) {
+  std::string cache = cache_dir.empty() ? default_cache_dir() : cache_dir;
+  std::string abs = fs::weakly_canonical(fs::absolute(fasta)).string();
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : abs) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  return fs::path(cache) / "faidx" / (fs::path(fasta).filename().string() + "." + hex64(h));
+}
+
+std::vector<FaiEntry> existing_index_contigs(const std::string& fasta, const std::string& cache_dir) {
+  std::error_code ec;
+  const auto fasta_time = fs::last_write_time(fasta, ec);
+  if (ec) return {};
+  for (const std::string& fai : {fasta + ".fai", cache_index_base(fasta, cache_dir).string() + ".fai"}) {
+    if (!fresh(fai, fasta_time)) continue;
+    try {
+      return read_fai(fai);
+    } catch (const Error&) {
+      return {};  // a damaged index is rebuilt by ensure_fasta_index when random access needs it
+    }
+  }
+  return {};
+}
+
 FastaIndex ensure_fasta_index(const std::string& fasta, const std::string& cache_dir_in) {
   FastaIndex idx;
   idx.fasta = fasta;
@@ -108,11 +132,7 @@ FastaIndex ensure_fasta_index(const std::string& fasta, const std::string& cache
   }
   // 2. in the cache folder, named by the absolute path's hash
   if (!usable(fai, gzi)) {
-    std::string cache = cache_dir_in.empty() ? default_cache_dir() : cache_dir_in;
-    std::string abs = fs::weakly_canonical(fs::absolute(fasta)).string();
-    uint64_t h = 1469598103934665603ULL;
-    for (char c : abs) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
-    fs::path base = fs::path(cache) / "faidx" / (fs::path(fasta).filename().string() + "." + hex64(h));
+    const fs::path base = cache_index_base(fasta, cache_dir_in);
     fai = base.string() + ".fai";
     gzi = bgzf ? base.string() + ".gzi" : "";
     if (!usable(fai, gzi)) {

@@ -36,6 +36,10 @@ std::string default_cache_dir();
 // is refused with the bgzip command to run. cache_dir empty means default_cache_dir().
 FastaIndex ensure_fasta_index(const std::string& fasta, const std::string& cache_dir = "");
 
+// The contigs of a fresh index of `fasta` if one exists already (next to it or in the cache), else empty.
+// Never builds anything: used to size buffers before streaming.
+std::vector<FaiEntry> existing_index_contigs(const std::string& fasta, const std::string& cache_dir = "");
+
 // Parses a .fai file; errors name the file and line.
 std::vector<FaiEntry> read_fai(const std::string& fai_path);
 

@@ -2,15 +2,18 @@
 
 #include <htslib/bgzf.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "io/dna_tokenize.h"
 #include "io/dna_vocab.h"
 #include "io/fasta_reader.h"
 #include "kernels/check.h"
 
 namespace ms::fasta {
 
-static constexpr size_t kBufferBytes = 1 << 20;
+// Small enough to stay in L2 and to cost few page faults per file (genomes are often many small files).
+static constexpr size_t kBufferBytes = 1 << 18;
 
 FastaStream::FastaStream(const std::string& path, int decompress_threads) : path_(path) {
   compression_ = check_fasta_file(path);
@@ -25,7 +28,7 @@ FastaStream::FastaStream(const std::string& path, int decompress_threads) : path
     }
     if (decompress_threads > 0) bgzf_mt(fp_, decompress_threads, 64);
   }
-  buf_.resize(kBufferBytes);
+  buf_.reset(new char[kBufferBytes]);
   header_next_ = true;  // check_fasta_file saw '>' as the first byte
 }
 
@@ -36,7 +39,7 @@ FastaStream::~FastaStream() {
 bool FastaStream::refill() {
   if (eof_) return false;
   if (end_ > 0) prev_byte_ = buf_[end_ - 1];
-  ssize_t r = bgzf_read(fp_, buf_.data(), buf_.size());
+  ssize_t r = bgzf_read(fp_, buf_.get(), kBufferBytes);
   if (r < 0)
     MS_FAIL("'", path_, "': cannot decompress past uncompressed byte ", bytes_, " (", compression_name(compression_),
             " data truncated or corrupt)");
@@ -53,7 +56,7 @@ void FastaStream::read_header() {
   ++at_;
   for (;;) {
     if (at_ == end_ && !refill()) break;
-    const char* b = buf_.data() + at_;
+    const char* b = buf_.get() + at_;
     const void* nl = std::memchr(b, '\n', end_ - at_);
     size_t take = nl ? static_cast<const char*>(nl) - b : end_ - at_;
     header.append(b, take);
@@ -96,7 +99,6 @@ bool FastaStream::next_contig() {
   return true;
 }
 
-template <bool WithMask>
 int64_t FastaStream::read_impl(uint8_t* tokens, uint8_t* mask, int64_t max) {
   int64_t n = 0;
   while (n < max) {
@@ -104,37 +106,38 @@ int64_t FastaStream::read_impl(uint8_t* tokens, uint8_t* mask, int64_t max) {
       contig_done_ = true;
       break;
     }
-    const unsigned char* base = reinterpret_cast<const unsigned char*>(buf_.data());
+    const unsigned char* base = reinterpret_cast<const unsigned char*>(buf_.get());
     const unsigned char* p = base + at_;
-    const unsigned char* e = base + end_;
-    // Stop the scan where `max` tokens would be reached (newlines only make the window shorter).
+    const unsigned char* const e = base + end_;
     while (p < e && n < max) {
-      const uint8_t v = dna::kBaseTable[*p];
-      if (v < 0x80) {
-        tokens[n] = v & 7;
-        if constexpr (WithMask) mask[n] = (v >> 3) & 1;
-        ++n;
-        ++p;
-        continue;
+      // One line (or what of it is in the buffer, or fits in `max`) at a time.
+      const unsigned char* nl = static_cast<const unsigned char*>(std::memchr(p, '\n', static_cast<size_t>(e - p)));
+      const unsigned char* seg_end = nl ? nl : e;
+      if (seg_end - p > max - n) seg_end = p + (max - n);
+      while (p < seg_end) {
+        const int64_t k = dna::tokenize_bases(p, seg_end - p, tokens + n, mask ? mask + n : nullptr);
+        n += k;
+        p += k;
+        if (p == seg_end) break;
+        // A byte that is not a base: '\r' of a CRLF ending, the '>' of the next header, or an error.
+        if (*p == '\r') {
+          ++p;
+          continue;
+        }
+        const char prev = p > base ? static_cast<char>(p[-1]) : prev_byte_;
+        if (*p == '>' && prev == '\n') {
+          at_ = static_cast<size_t>(p - base);
+          contig_done_ = true;
+          header_next_ = true;
+          pos_ += n;
+          return n;
+        }
+        fail_invalid_base(path_, name_, pos_ + n, static_cast<char>(*p), line_);
       }
-      if (v == dna::kByteNewline) {
+      if (p == nl) {
         ++line_;
         ++p;
-        continue;
       }
-      if (v == dna::kByteCR) {
-        ++p;
-        continue;
-      }
-      const char prev = p > base ? static_cast<char>(p[-1]) : prev_byte_;
-      if (v == dna::kByteHeader && prev == '\n') {
-        at_ = static_cast<size_t>(p - base);
-        contig_done_ = true;
-        header_next_ = true;
-        pos_ += n;
-        return n;
-      }
-      fail_invalid_base(path_, name_, pos_ + n, static_cast<char>(*p), line_);
     }
     at_ = static_cast<size_t>(p - base);
   }
@@ -145,16 +148,27 @@ int64_t FastaStream::read_impl(uint8_t* tokens, uint8_t* mask, int64_t max) {
 int64_t FastaStream::read(uint8_t* tokens, uint8_t* mask, int64_t max) {
   MS_CHECK(in_contig_, "FastaStream::read() before next_contig()");
   if (contig_done_ || max <= 0) return 0;
-  return mask ? read_impl<true>(tokens, mask, max) : read_impl<false>(tokens, nullptr, max);
+  return read_impl(tokens, mask, max);
 }
 
 void FastaStream::read_all(std::vector<uint8_t>& tokens, std::vector<uint8_t>* mask) {
+  // Fills the reserved capacity first (callers that know the length reserve it: no reallocation and no
+  // copy), then grows; a small probe read tells whether a full buffer was the contig's end.
   constexpr int64_t kChunk = 1 << 20;
+  uint8_t probe_t[4096], probe_m[4096];
   for (;;) {
-    size_t old = tokens.size();
-    tokens.resize(old + kChunk);
-    if (mask) mask->resize(old + kChunk);
-    int64_t n = read(tokens.data() + old, mask ? mask->data() + old : nullptr, kChunk);
+    const size_t old = tokens.size();
+    if (tokens.capacity() == old) {
+      const int64_t n = read(probe_t, mask ? probe_m : nullptr, static_cast<int64_t>(sizeof probe_t));
+      if (n == 0) break;
+      tokens.insert(tokens.end(), probe_t, probe_t + n);
+      if (mask) mask->insert(mask->end(), probe_m, probe_m + n);
+      continue;
+    }
+    const int64_t room = std::max<int64_t>(static_cast<int64_t>(tokens.capacity() - old), kChunk);
+    tokens.resize(old + static_cast<size_t>(room));
+    if (mask) mask->resize(old + static_cast<size_t>(room));
+    const int64_t n = read(tokens.data() + old, mask ? mask->data() + old : nullptr, room);
     tokens.resize(old + static_cast<size_t>(n));
     if (mask) mask->resize(old + static_cast<size_t>(n));
     if (n == 0) break;

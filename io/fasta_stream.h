@@ -2,6 +2,7 @@
 // tokens: the fast path for loading whole genomes. Needs no index, so plain gzip streams too.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -40,14 +41,13 @@ class FastaStream {
 
  private:
   bool refill();
-  template <bool WithMask>
   int64_t read_impl(uint8_t* tokens, uint8_t* mask, int64_t max);
   void read_header();
 
   std::string path_;
   Compression compression_ = Compression::none;
   BGZF* fp_ = nullptr;
-  std::vector<char> buf_;
+  std::unique_ptr<char[]> buf_;  // kBufferBytes, not zero-filled
   size_t at_ = 0, end_ = 0;
   char prev_byte_ = '\n';   // the byte before buf_[at_] (to recognize '>' at a line start)
   int64_t bytes_ = 0, line_ = 1;

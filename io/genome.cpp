@@ -1,7 +1,10 @@
 #include "io/genome.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
+
+#include "io/fasta_index.h"
 
 #include "io/fasta_stream.h"
 #include "kernels/check.h"
@@ -40,6 +43,9 @@ void append_fasta(Genome& genome, const std::string& path, const LoadOptions& op
   fasta::FastaStream in(path, opt.decompress_threads);
   const int file_index = static_cast<int>(genome.files.size());
   genome.files.push_back(path);
+  // Contig lengths from an existing index let each contig be read into an exactly sized buffer.
+  std::unordered_map<std::string, int64_t> known_length;
+  for (const auto& e : fasta::existing_index_contigs(path)) known_length.emplace(e.name, e.length);
   std::unordered_set<std::string> seen;
   std::unordered_set<std::string> wanted(opt.only_contigs.begin(), opt.only_contigs.end());
   while (in.next_contig()) {
@@ -51,9 +57,15 @@ void append_fasta(Genome& genome, const std::string& path, const LoadOptions& op
     c.description = in.description();
     c.file = path;
     c.file_index = file_index;
+    if (auto it = known_length.find(c.name); it != known_length.end()) {
+      c.tokens.reserve(static_cast<size_t>(it->second));
+      if (opt.keep_soft_mask) c.soft_mask.reserve(static_cast<size_t>(it->second));
+    }
     in.read_all(c.tokens, opt.keep_soft_mask ? &c.soft_mask : nullptr);
-    c.tokens.shrink_to_fit();
-    c.soft_mask.shrink_to_fit();
+    if (c.tokens.capacity() > c.tokens.size() + c.tokens.size() / 8) {  // no (or a stale) index: trim
+      c.tokens.shrink_to_fit();
+      c.soft_mask.shrink_to_fit();
+    }
     genome.contigs.push_back(std::move(c));
   }
 }

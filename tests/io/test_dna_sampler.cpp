@@ -212,3 +212,30 @@ TEST(Prefetcher, ErrorsReachTheConsumerAtTheirStep) {
 
 }  // namespace
 }  // namespace ms::dna
+
+namespace ms::dna {
+namespace {
+
+TEST(TensorPool, ReusesOnlyBuffersNobodyHolds) {
+  Rng rng(test::test_seed());
+  Genome g = random_token_genome(rng, {5000});
+  WindowSampler s(g, whole_contigs(g), {});
+  TensorPool pool(4);
+  LmBatch a = lm_batch(s, 0, 2, 100, &pool);
+  LmBatch b = lm_batch(s, 1, 2, 100, &pool);
+  EXPECT_NE(a.tokens.raw(), b.tokens.raw());  // a is still held
+  LmBatch ref = lm_batch(s, 0, 2, 100);
+  EXPECT_TRUE(std::equal(a.tokens.data<int32_t>(), a.tokens.data<int32_t>() + 202, ref.tokens.data<int32_t>()));
+  const void* a_mem = a.tokens.raw();
+  a = LmBatch();  // dropped: its buffer may come back
+  LmBatch c = lm_batch(s, 2, 2, 100, &pool);
+  EXPECT_EQ(c.tokens.raw(), a_mem);
+  LmBatch c_ref = lm_batch(s, 2, 2, 100);
+  EXPECT_TRUE(std::equal(c.tokens.data<int32_t>(), c.tokens.data<int32_t>() + 202, c_ref.tokens.data<int32_t>()));
+  LmBatch d = lm_batch(s, 3, 3, 100, &pool);  // another shape: a new buffer
+  EXPECT_NE(d.tokens.raw(), b.tokens.raw());
+  EXPECT_NE(d.tokens.raw(), c.tokens.raw());
+}
+
+}  // namespace
+}  // namespace ms::dna
