@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "io/prefetch.h"
 #include "kernels/check.h"
 #include "kernels/random.h"
 
@@ -200,11 +201,11 @@ ClassSample ClassificationDataset::eval_sample(Split split, uint64_t k) const {
   return s;
 }
 
-ClassBatch ClassificationDataset::make_batch(std::vector<ClassSample> samples) const {
+ClassBatch ClassificationDataset::make_batch(std::vector<ClassSample> samples, TensorPool* pool) const {
   const int64_t B = static_cast<int64_t>(samples.size()), L = opt_.length;
   ClassBatch b;
-  b.tokens = Tensor::empty({B, L}, DType::i32);
-  b.labels = Tensor::empty({B}, DType::i32);
+  b.tokens = pool ? pool->get({B, L}, DType::i32) : Tensor::empty({B, L}, DType::i32);
+  b.labels = pool ? pool->get({B}, DType::i32) : Tensor::empty({B}, DType::i32);
   int32_t* t = b.tokens.data<int32_t>();
   int32_t* y = b.labels.data<int32_t>();
   for (int64_t i = 0; i < B; ++i) {
@@ -216,18 +217,18 @@ ClassBatch ClassificationDataset::make_batch(std::vector<ClassSample> samples) c
   return b;
 }
 
-ClassBatch ClassificationDataset::batch(uint64_t step, int64_t batch) const {
+ClassBatch ClassificationDataset::batch(uint64_t step, int64_t batch, TensorPool* pool) const {
   MS_CHECK(batch >= 1, "batch size must be positive");
   std::vector<ClassSample> s;
   for (int64_t i = 0; i < batch; ++i) s.push_back(draw(step, static_cast<uint64_t>(i)));
-  return make_batch(std::move(s));
+  return make_batch(std::move(s), pool);
 }
 
-ClassBatch ClassificationDataset::eval_batch(Split split, uint64_t first, int64_t batch) const {
+ClassBatch ClassificationDataset::eval_batch(Split split, uint64_t first, int64_t batch, TensorPool* pool) const {
   MS_CHECK(batch >= 1, "batch size must be positive");
   std::vector<ClassSample> s;
   for (int64_t i = 0; i < batch; ++i) s.push_back(eval_sample(split, first + static_cast<uint64_t>(i)));
-  return make_batch(std::move(s));
+  return make_batch(std::move(s), pool);
 }
 
 }  // namespace ms::dna

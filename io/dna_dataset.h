@@ -84,14 +84,14 @@ class ClassificationDataset {
   // Training: sample `index` of step `step`; the label is uniform over classes, the segment uniform over
   // the class's start positions. Pure function of (seed, step, index).
   ClassSample draw(uint64_t step, uint64_t index) const;
-  ClassBatch batch(uint64_t step, int64_t batch) const;
+  ClassBatch batch(uint64_t step, int64_t batch, TensorPool* pool = nullptr) const;
   // Evaluation on valid or test: sample k has label k % N and a fixed random segment, so any prefix of
   // N * m samples is balanced and the set is the same in every run.
   ClassSample eval_sample(Split split, uint64_t k) const;
-  ClassBatch eval_batch(Split split, uint64_t first, int64_t batch) const;
+  ClassBatch eval_batch(Split split, uint64_t first, int64_t batch, TensorPool* pool = nullptr) const;
 
  private:
-  ClassBatch make_batch(std::vector<ClassSample> samples) const;
+  ClassBatch make_batch(std::vector<ClassSample> samples, TensorPool* pool) const;
   const WindowSampler& sampler(int c, Split s) const;
 
   std::vector<ClassSource> classes_;

@@ -85,3 +85,44 @@ TEST(DnaVocab, EncodeDecodeKeepsSoftMask) {
 
 }  // namespace
 }  // namespace ms::dna
+
+#include "io/dna_tokenize.h"
+
+namespace ms::dna {
+namespace {
+
+TEST(DnaTokenize, SimdMatchesScalarOnRandomBytes) {
+  Rng rng(test::test_seed());
+  const std::string letters = "ACGTNacgtnRYSWKMBDHVryswkmbdhv";
+  for (int trial = 0; trial < 2000; ++trial) {
+    const int64_t n = static_cast<int64_t>(rng.below(100));
+    std::vector<unsigned char> p(static_cast<size_t>(n));
+    for (auto& c : p) c = static_cast<unsigned char>(letters[rng.below(letters.size())]);
+    if (n > 0 && rng.below(2)) p[rng.below(static_cast<uint64_t>(n))] = static_cast<unsigned char>(rng.below(256));
+    std::vector<uint8_t> t1(p.size() + 16), m1(p.size() + 16), t2(p.size() + 16), m2(p.size() + 16);
+    const int64_t k1 = tokenize_bases(p.data(), n, t1.data(), m1.data());
+    const int64_t k2 = tokenize_bases_scalar(p.data(), n, t2.data(), m2.data());
+    ASSERT_EQ(k1, k2) << "trial " << trial;
+    for (int64_t i = 0; i < k1; ++i) {
+      ASSERT_EQ(t1[i], t2[i]);
+      ASSERT_EQ(m1[i], m2[i]);
+      ASSERT_EQ(t1[i], base_token(static_cast<char>(p[i])));
+    }
+    if (k1 < n) {
+      ASSERT_LT(base_token(static_cast<char>(p[k1])), 0);
+    }
+    EXPECT_EQ(tokenize_bases(p.data(), n, t1.data(), nullptr), k2);  // no mask
+  }
+  // Every byte value, at every position of a 16-byte block.
+  for (int b = 0; b < 256; ++b)
+    for (int pos = 0; pos < 16; ++pos) {
+      std::vector<unsigned char> p(16, 'A');
+      p[pos] = static_cast<unsigned char>(b);
+      uint8_t t[16];
+      const int64_t want = base_token(static_cast<char>(b)) >= 0 ? 16 : pos;
+      ASSERT_EQ(tokenize_bases(p.data(), 16, t, nullptr), want) << "byte " << b << " at " << pos;
+    }
+}
+
+}  // namespace
+}  // namespace ms::dna
