@@ -123,6 +123,7 @@ TEST(FastaIndex, ReadOnlyFolderUsesCache) {
     rc = check();
   }
   chmod((dir + "/ro").c_str(), 0755);
+  if (rc == 9) GTEST_SKIP() << "running as root and cannot switch to user nobody to make a folder read-only";
   EXPECT_EQ(rc, 0) << "3: not in cache, 4: wrong cache name, 5: no .gzi, 6: content, 7: not reused, 2: error";
   EXPECT_FALSE(fs::exists(path + ".fai"));
 }
