@@ -21,6 +21,7 @@ struct LmDataOptions {
   LoadOptions load;
 };
 
+// WindowSamplers keep a reference to `genome`: build them after the LmData is in its final place.
 struct LmData {
   Genome genome;
   SplitIntervals splits;
@@ -73,6 +74,9 @@ class ClassificationDataset {
   // in two classes, a class with no test data, or a class whose split has no interval of L bases
   // ("contig shorter than the window").
   ClassificationDataset(std::vector<ClassSource> classes, ClassificationOptions opt);
+  // Its samplers refer to its genome: neither copied nor moved (hold it in a unique_ptr if needed).
+  ClassificationDataset(const ClassificationDataset&) = delete;
+  ClassificationDataset& operator=(const ClassificationDataset&) = delete;
 
   int num_classes() const { return static_cast<int>(classes_.size()); }
   const std::string& class_name(int c) const { return classes_.at(c).name; }
