@@ -2,7 +2,6 @@
 // CUDA twin that follows the same steps picks the same token: candidates ordered by (logit desc, index asc),
 // exp in double relative to the top logit, sequential double prefix sums in that order, and the draw
 // u = random_uniform(seed, row, step) compared against u * (kept mass).
-#include <numeric>
 #include <vector>
 
 #include "kernels/cpu/cpu_common.h"
@@ -26,29 +25,33 @@ int32_t greedy(const T* x, int64_t V) {
   return static_cast<int32_t>(arg);
 }
 
+struct Candidate {
+  double logit;  // NaN already mapped to -inf
+  int32_t index;
+};
+
 template <class T>
 int32_t sample_row(const T* x, int64_t V, const SamplingParams& p, uint64_t seed, uint64_t row, uint64_t step,
-                   std::vector<int32_t>& order, std::vector<double>& cum) {
+                   std::vector<Candidate>& cand, std::vector<double>& cum) {
   // 1. Candidate order: descending logit, ties by lower index; keep the top_k first.
   const int64_t k = p.top_k > 0 ? std::min<int64_t>(p.top_k, V) : V;
-  order.resize(static_cast<size_t>(V));
-  std::iota(order.begin(), order.end(), 0);
-  auto before = [x](int32_t a, int32_t b) {
-    const double ka = key(x[a]), kb = key(x[b]);
-    return ka > kb || (ka == kb && a < b);
+  cand.resize(static_cast<size_t>(V));
+  for (int64_t v = 0; v < V; ++v) cand[v] = {key(x[v]), static_cast<int32_t>(v)};
+  auto before = [](const Candidate& a, const Candidate& b) {
+    return a.logit > b.logit || (a.logit == b.logit && a.index < b.index);
   };
   if (k < V) {
-    std::partial_sort(order.begin(), order.begin() + k, order.end(), before);
+    std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), before);
   } else {
-    std::sort(order.begin(), order.end(), before);
+    std::sort(cand.begin(), cand.end(), before);
   }
   // 2. Unnormalized probabilities relative to the top candidate, prefix-summed in candidate order:
-  //    cum[j] = sum_{i <= j} exp(z[order[i]] - z[order[0]]),  z = double(logit) / temperature, in double.
-  const double top = key(x[order[0]]) / p.temperature;
+  //    cum[j] = sum_{i <= j} exp(z_i - z_0),  z_i = double(logit_i) / temperature, all in double.
+  const double top = cand[0].logit / p.temperature;
   cum.resize(static_cast<size_t>(k));
   double run = 0;
   for (int64_t j = 0; j < k; ++j) {
-    run += std::exp(key(x[order[j]]) / p.temperature - top);
+    run += std::exp(cand[j].logit / p.temperature - top);
     cum[j] = run;
   }
   // 3. Nucleus: the smallest prefix n whose mass reaches top_p of the top-k mass.
@@ -61,8 +64,8 @@ int32_t sample_row(const T* x, int64_t V, const SamplingParams& p, uint64_t seed
   // 4. Draw: the first candidate whose cumulative mass exceeds u * (mass of the n kept candidates).
   const double u = random_uniform(seed, row, step) * cum[n - 1];
   for (int64_t j = 0; j < n; ++j)
-    if (cum[j] > u) return order[j];
-  return order[n - 1];  // u * mass rounded up to the mass itself: the last kept candidate
+    if (cum[j] > u) return cand[j].index;
+  return cand[n - 1].index;  // u * mass rounded up to the mass itself: the last kept candidate
 }
 
 }  // namespace
@@ -88,13 +91,13 @@ void sample_tokens(const Tensor& logits, const SamplingParams& params, uint64_t 
     const int64_t ls = logits.stride(0), ts = tokens.stride(0);
 #pragma omp parallel if (B * V > kParallelGrain)
     {
-      std::vector<int32_t> order;
+      std::vector<Candidate> cand;
       std::vector<double> cum;
 #pragma omp for schedule(static)
       for (int64_t b = 0; b < B; ++b) {
         const T* x = px + b * ls;
         pt[b * ts] = params.temperature <= 0 ? greedy(x, V)
-                                             : sample_row(x, V, params, seed, static_cast<uint64_t>(b), step, order, cum);
+                                             : sample_row(x, V, params, seed, static_cast<uint64_t>(b), step, cand, cum);
       }
     }
   });
