@@ -4,6 +4,7 @@
 // overlap). Batches that are evenly spaced are folded into one larger call.
 #include <cblas.h>
 
+#include <limits>
 #include <vector>
 
 #include "kernels/cpu/cpu_common.h"
@@ -120,6 +121,11 @@ void gemm_one(Mat<T> A, Mat<T> B, Mat<T> C, T alpha, T beta) {
     B = pack(B, bufB);
     vb = blas_view(B, row_major);
   }
+  // cblas takes 32-bit sizes in the usual OpenBLAS build.
+  constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
+  MS_CHECK(M <= kMax && N <= kMax && K <= kMax && va.ld <= kMax && vb.ld <= kMax && vc.ld <= kMax,
+           "gemm: sizes or strides beyond 2^31 (M ", M, ", N ", N, ", K ", K, ", ld ", va.ld, "/", vb.ld, "/", vc.ld,
+           ") cannot be passed to BLAS");
   blas_gemm(row_major ? CblasRowMajor : CblasColMajor, va.trans, vb.trans, M, N, K, alpha, A.p, va.ld, B.p, vb.ld,
             beta, C.p, vc.ld);
 }
