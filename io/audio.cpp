@@ -29,6 +29,7 @@ std::string sniff_container(const std::string& path) {
   if (n >= 12 && (!std::memcmp(head, "RIFF", 4) || !std::memcmp(head, "RIFX", 4) || !std::memcmp(head, "RF64", 4)) &&
       !std::memcmp(head + 8, "WAVE", 4))
     return "WAV";
+  if (n >= 4 && n < 12 && !std::memcmp(head, "RIFF", 4)) return "WAV";  // cut short inside the RIFF header
   if (n >= 4 && !std::memcmp(head, "fLaC", 4)) return "FLAC";
   if (n >= 4 && !std::memcmp(head, "OggS", 4)) return "OGG";
   if (n >= 12 && !std::memcmp(head, "FORM", 4) && (!std::memcmp(head + 8, "AIFF", 4) || !std::memcmp(head + 8, "AIFC", 4)))
