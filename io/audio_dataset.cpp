@@ -144,6 +144,9 @@ AudioDataset::AudioDataset(std::vector<std::string> files, const AudioDatasetOpt
   if (opt_.window < 1 || opt_.window > (int64_t{1} << 20))
     MS_FAIL("audio window = ", opt_.window, " samples is out of range (1 .. 2^20 = 1048576)");
   if (files_.empty()) MS_FAIL("audio data set has no files");
+  if (opt_.read.sample_rate <= 0)
+    MS_FAIL("audio data set needs a target sample rate (data.sample_rate = ", opt_.read.sample_rate,
+            "); 16000 is the usual one");
   table_ = pcm16_token_table(opt_.quantization, opt_.bits);
   silence_ = silence_token(opt_.quantization, opt_.bits);
 
@@ -197,8 +200,7 @@ AudioDataset::AudioDataset(std::vector<std::string> files, const AudioDatasetOpt
 }
 
 double AudioDataset::seconds() const {
-  const int rate = opt_.read.sample_rate > 0 ? opt_.read.sample_rate : 16000;
-  return static_cast<double>(total_samples_) / rate;
+  return static_cast<double>(total_samples_) / opt_.read.sample_rate;
 }
 
 void AudioDataset::fill_tokens(int64_t file, int64_t offset, int64_t length, int32_t* out) const {

@@ -34,7 +34,7 @@ def h(*parts):
 
 def find_midis(pkgroot):
     found = []
-    for dirpath, _, files in os.walk(pkgroot):
+    for dirpath, _, files in os.walk(pkgroot, followlinks=True):
         for f in files:
             lf = f.lower()
             if lf.endswith((".mid", ".midi", ".kar", ".mid.gz")):

@@ -58,7 +58,7 @@ fetch() {
   ((${#need[@]})) || return 0
   echo "prepare-audio: fetching ${need[*]}"
   chmod 777 "$PKGROOT/debs"  # apt-get download runs as the _apt user where it can
-  (cd "$PKGROOT/debs" && apt-get download "${need[@]}" 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+  (cd "$PKGROOT/debs" && apt-get -qq download "${need[@]}" 2>&1 | grep -v "^W: Download is performed unsandboxed" || true)
   for p in "${need[@]}"; do
     local deb
     deb=$(ls "$PKGROOT/debs/${p}"_*.deb 2>/dev/null | head -1)
