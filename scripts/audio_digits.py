@@ -74,7 +74,7 @@ def plan(small):
 
 def to_raw16(cmd_in, stdin_bytes=None):
     """Runs a producer command and converts its WAV output with sox to raw 16 kHz mono 16-bit."""
-    sox = ["sox", "-V1", "-t", "wav", "-", "-t", "raw", "-r", str(RATE), "-e", "signed", "-b", "16", "-c", "1", "-"]
+    sox = ["sox", "-V1", "-D", "-t", "wav", "-", "-t", "raw", "-r", str(RATE), "-e", "signed", "-b", "16", "-c", "1", "-"]
     p1 = subprocess.Popen(cmd_in, stdout=subprocess.PIPE, stdin=subprocess.PIPE if stdin_bytes else None)
     p2 = subprocess.Popen(sox, stdin=p1.stdout, stdout=subprocess.PIPE)
     p1.stdout.close()
