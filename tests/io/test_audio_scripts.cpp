@@ -12,10 +12,20 @@ bool have_module(const std::string& m) {
   return std::system(("/usr/bin/python3 -c 'import " + m + "' >/dev/null 2>&1").c_str()) == 0;
 }
 
+// The repository root. (test::source_dir() is compiled into the shared test library, which lacks the
+// MAMBASEQ_SOURCE_DIR definition that the test_<area> executables get.)
+std::string repo_root() {
+#ifdef MAMBASEQ_SOURCE_DIR
+  return MAMBASEQ_SOURCE_DIR;
+#else
+  return test::source_dir();
+#endif
+}
+
 // Runs a Python snippet with scripts/ on the path; returns its output, fails the test on a non-zero exit.
 std::string run_python(const std::string& code) {
   const std::string path = test::temp_dir() + "/check.py";
-  std::ofstream(path) << "import sys\nsys.path.insert(0, '" << test::source_dir() << "/scripts')\n" << code;
+  std::ofstream(path) << "import sys\nsys.path.insert(0, '" << repo_root() << "/scripts')\n" << code;
   bool ok = false;
   const std::string out = test::run_capture("/usr/bin/python3 " + path + " 2>&1", &ok);
   EXPECT_TRUE(ok) << out;
