@@ -120,8 +120,8 @@ TEST(Splits, LmDataRules) {
 }
 
 TEST(Bed, LambdaFixture) {
-  auto g = load_genome({test::repo_dir() + "/tests/data/lambda_slice.fa"});
-  auto s = bed_splits(read_bed(test::repo_dir() + "/tests/data/lambda_slice.bed", g));
+  auto g = load_genome({test::source_dir() + "/tests/data/lambda_slice.fa"});
+  auto s = bed_splits(read_bed(test::source_dir() + "/tests/data/lambda_slice.bed", g));
   EXPECT_EQ(s.bases(Split::train), 3000);
   EXPECT_EQ(s.bases(Split::valid), 500);
   EXPECT_EQ(s.bases(Split::test), 500);

@@ -90,16 +90,6 @@ inline std::string read_text(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// The repository root. test::source_dir() is compiled into the test utility library, which does not get
-// MAMBASEQ_SOURCE_DIR (only the test executables do), so it answers "." there; use the macro directly.
-inline std::string repo_dir() {
-#ifdef MAMBASEQ_SOURCE_DIR
-  return MAMBASEQ_SOURCE_DIR;
-#else
-  return source_dir();
-#endif
-}
-
 // Runs a shell command and returns its stdout (stderr is dropped); sets *rc to its exit status.
 inline std::string run_command(const std::string& cmd, int* rc = nullptr) {
   std::string out;

@@ -100,7 +100,7 @@ TEST(FastaSamtools, RandomRegionsOfBgzippedGenomeMatchSamtoolsFaidx) {
 TEST(FastaSamtools, PlainFastaWithCrlfAndTheLambdaFixture) {
   ASSERT_TRUE(have_samtools()) << "samtools is missing: run scripts/install-deps.sh";
   std::string dir = test::temp_dir();
-  fs::copy_file(test::repo_dir() + "/tests/data/lambda_slice.fa", dir + "/lambda.fa");
+  fs::copy_file(test::source_dir() + "/tests/data/lambda_slice.fa", dir + "/lambda.fa");
   std::vector<std::string> regions = {"lambda:1-3000", "lambda:1-3000:1-70", "lambda:1-3000:71-71",
                                       "lambda:40001-41000:941-1000", "lambda:1-3000:2999-"};
   EXPECT_EQ(fetch_regions(dir + "/lambda.fa", regions), samtools_faidx(dir + "/lambda.fa", regions));
