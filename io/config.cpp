@@ -34,13 +34,26 @@ Check required() { return Check{}.required(); }
 
 namespace {
 
-// Shortest text that reads back to the same double ("0.001", "64", "1e+20").
+// Shortest text that reads back to the same double, %g-style ("0.0006", "41000.25", "1e-5", "1e20").
+std::string shortest_text(double x) {
+  char buf[64];
+  auto res = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general);
+  std::string s(buf, res.ptr);
+  const size_t e = s.find('e');
+  if (e != std::string::npos) {  // "1e-05" -> "1e-5", "1e+20" -> "1e20"
+    std::string exp = s.substr(e + 1);
+    const bool neg = exp[0] == '-';
+    if (exp[0] == '-' || exp[0] == '+') exp.erase(0, 1);
+    exp.erase(0, std::min(exp.find_first_not_of('0'), exp.size() - 1));
+    s = s.substr(0, e + 1) + (neg ? "-" : "") + exp;
+  }
+  return s;
+}
+
 std::string number_text(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, x);
-  return std::string(buf, res.ptr);
+  return shortest_text(x);
 }
 
 std::string quoted(std::string_view s) {
