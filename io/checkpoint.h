@@ -82,4 +82,18 @@ void prune_step_checkpoints(const std::string& dir, int64_t keep);
 // says what to do when it does not exist.
 std::string resume_checkpoint_path(const std::string& run_dir, const std::string& explicit_path = "");
 
+
+// The files of a run folder.
+struct RunFiles {
+  std::string dir, config, metrics, last;  // dir, dir/config.toml, dir/metrics.jsonl, dir/last.h5
+};
+RunFiles run_files(const std::string& dir);
+
+// Prepares `dir` for a run and writes the resolved config to config.toml (atomically).
+// A fresh run (resume_step < 0) refuses a folder that already holds last.h5, unless `overwrite` (then the
+// old checkpoints and metrics are removed first). A resumed run drops the metrics rows logged after
+// `resume_step` (the checkpoint's step), since those steps run again.
+RunFiles prepare_run(const std::string& dir, const std::string& config_toml, int64_t resume_step = -1,
+                     bool overwrite = false);
+
 }  // namespace ms

@@ -7,6 +7,7 @@
 
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
+#include "io/metrics.h"
 #include "kernels/check.h"
 
 namespace fs = std::filesystem;
@@ -116,6 +117,30 @@ std::string resume_checkpoint_path(const std::string& run_dir, const std::string
     MS_FAIL("cannot resume: '", last, "' does not exist (start the run without --resume, or name a checkpoint "
             "with --ckpt PATH)");
   return last;
+}
+
+RunFiles run_files(const std::string& dir) {
+  const fs::path d(dir);
+  return {dir, (d / "config.toml").string(), (d / "metrics.jsonl").string(), (d / "last.h5").string()};
+}
+
+RunFiles prepare_run(const std::string& dir, const std::string& config_toml, int64_t resume_step, bool overwrite) {
+  const RunFiles f = run_files(dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) MS_FAIL("cannot create run folder '", dir, "': ", ec.message());
+  if (resume_step < 0 && fs::exists(f.last)) {
+    if (!overwrite)
+      MS_FAIL("run folder '", dir, "' already holds a run (last.h5): continue it with --resume, or start elsewhere "
+              "with --out DIR");
+    for (const auto& [step, path] : list_step_checkpoints(dir)) fs::remove(path, ec);
+    fs::remove(f.last, ec);
+    fs::remove(f.metrics, ec);
+  }
+  if (resume_step < 0 && !overwrite && fs::exists(f.metrics)) fs::remove(f.metrics, ec);  // no checkpoint: stale
+  if (resume_step >= 0) truncate_metrics_after(f.metrics, resume_step);
+  atomic_write_text(f.config, config_toml);
+  return f;
 }
 
 }  // namespace ms

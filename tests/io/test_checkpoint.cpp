@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "io/checkpoint.h"
+#include "io/metrics.h"
 #include "tests/test_util.h"
 
 namespace fs = std::filesystem;
@@ -292,6 +293,34 @@ TEST(Checkpoint, RunFolderKeepsLastAndEveryNthStep) {
             "checkpoint with --ckpt PATH)");
   EXPECT_EQ(error_of([&] { ms::resume_checkpoint_path(dir, dir + "/x.h5"); }),
             "checkpoint '" + dir + "/x.h5' does not exist");
+}
+
+TEST(Checkpoint, PrepareRunGuardsFreshRunsAndTrimsResumedMetrics) {
+  const std::string dir = ms::test::temp_dir() + "/runs/demo";
+  ms::RunFiles f = ms::prepare_run(dir, "name = \"demo\"\n");
+  EXPECT_EQ(f.config, dir + "/config.toml");
+  EXPECT_EQ(f.last, dir + "/last.h5");
+  {
+    ms::MetricsWriter w(f.metrics);
+    for (int64_t s = 1; s <= 8; ++s) w.write(ms::MetricsRow(s, "train", 1.0));
+  }
+  Checkpoint ck;
+  ck.step = 5;
+  ms::save_checkpoint(dir, ck, {.every = 5});
+  // A second fresh run in the same folder would clobber the first.
+  EXPECT_EQ(error_of([&] { ms::prepare_run(dir, "x = 1\n"); }),
+            "run folder '" + dir + "' already holds a run (last.h5): continue it with --resume, or start elsewhere "
+            "with --out DIR");
+  // Resuming from step 5 drops rows 6..8 and rewrites the config.
+  f = ms::prepare_run(dir, "name = \"demo\"\nsteps = 9\n", 5);
+  EXPECT_EQ(ms::read_metrics(f.metrics).size(), 5u);
+  std::ifstream in(f.config);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "name = \"demo\"\nsteps = 9\n");
+  // Overwriting starts clean.
+  ms::prepare_run(dir, "x = 1\n", -1, true);
+  EXPECT_FALSE(fs::exists(f.last));
+  EXPECT_FALSE(fs::exists(f.metrics));
+  EXPECT_TRUE(ms::list_step_checkpoints(dir).empty());
 }
 
 TEST(Checkpoint, AFailedWriteLeavesTheOldFileAndNoTemp) {
