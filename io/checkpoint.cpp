@@ -5,6 +5,7 @@
 #include <hdf5.h>
 
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <utility>
 
@@ -48,9 +49,17 @@ class H5Id {
   herr_t (*close_)(hid_t) = nullptr;
 };
 
+// HDF5 builds without H5_HAVE_THREADSAFE must not be entered by two threads at once: every use goes
+// through this lock, so a checkpoint may be written from a background thread while another is read.
+std::mutex& hdf5_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 // HDF5 prints its error stack to stderr by default; we turn errors into one-line messages instead.
+// In thread-safe builds the setting is per thread.
 void quiet_hdf5() {
-  static const bool done = [] {
+  thread_local const bool done = [] {
     H5open();
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     return true;
@@ -404,10 +413,14 @@ Reader open_checkpoint(const std::string& path) {
 }  // namespace
 
 void write_checkpoint(const std::string& path, const Checkpoint& ck) {
-  atomic_write(path, [&](const std::string& tmp) { write_hdf5(tmp, path, ck); });
+  atomic_write(path, [&](const std::string& tmp) {
+    std::lock_guard<std::mutex> lock(hdf5_mutex());
+    write_hdf5(tmp, path, ck);
+  });
 }
 
 Checkpoint read_checkpoint(const std::string& path) {
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
   Reader r = open_checkpoint(path);
   Checkpoint ck;
   ck.params = r.tensors("params");
@@ -426,6 +439,9 @@ Checkpoint read_checkpoint(const std::string& path) {
   return ck;
 }
 
-std::string read_checkpoint_config(const std::string& path) { return open_checkpoint(path).config(); }
+std::string read_checkpoint_config(const std::string& path) {
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  return open_checkpoint(path).config();
+}
 
 }  // namespace ms

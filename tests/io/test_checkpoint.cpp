@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -323,6 +324,38 @@ TEST(Checkpoint, PrepareRunGuardsFreshRunsAndTrimsResumedMetrics) {
   EXPECT_FALSE(fs::exists(f.last));
   EXPECT_FALSE(fs::exists(f.metrics));
   EXPECT_TRUE(ms::list_step_checkpoints(dir).empty());
+}
+
+// Checkpoint I/O from several threads at once; errors in any thread stay one-line exceptions (HDF5's
+// error printing is switched off per thread) and print nothing.
+TEST(Checkpoint, ThreadsMayWriteAndReadAtOnce) {
+  const std::string dir = ms::test::temp_dir();
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0}, refused{0};
+  testing::internal::CaptureStderr();
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      ms::Rng rng(ms::test::test_seed() + static_cast<uint64_t>(t));
+      const Checkpoint ck = make_checkpoint(rng, false);
+      const std::string path = dir + "/ck" + std::to_string(t) + ".h5";
+      for (int i = 0; i < 5; ++i) {
+        ms::write_checkpoint(path, ck);
+        const Checkpoint back = ms::read_checkpoint(path);
+        if (back.step == ck.step && same_bits(back.params[1].second, ck.params[1].second)) ++good;
+      }
+      std::filesystem::resize_file(path, std::filesystem::file_size(path) / 2);
+      try {
+        ms::read_checkpoint(path);
+      } catch (const ms::Error&) {
+        ++refused;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const std::string printed = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(good.load(), 20);
+  EXPECT_EQ(refused.load(), 4);
+  EXPECT_EQ(printed, "");
 }
 
 TEST(Checkpoint, AFailedWriteLeavesTheOldFileAndNoTemp) {
