@@ -125,6 +125,31 @@ __device__ __forceinline__ void store_run(T* row, int t, int end, bool vec, cons
   }
 }
 
+// K consecutive elements of a row kept in their storage type (bf16 stays packed: half the registers),
+// so the next run can be loaded while the current one is computed. Elements at or past `end` are 0.
+template <class T, int K>
+struct Run {
+  static_assert((K * sizeof(T)) % 8 == 0, "runs are whole 8- or 16-byte vectors");
+  T v[K];
+  __device__ __forceinline__ void load(const T* row, int t, int end, bool vec) {
+    if (vec && t + K <= end) {
+      if constexpr ((K * sizeof(T)) % 16 == 0) {
+        constexpr int PER = 16 / sizeof(T);
+#pragma unroll
+        for (int i = 0; i < K; i += PER) *reinterpret_cast<uint4*>(v + i) = *reinterpret_cast<const uint4*>(row + t + i);
+      } else {
+        constexpr int PER = 8 / sizeof(T);
+#pragma unroll
+        for (int i = 0; i < K; i += PER) *reinterpret_cast<uint2*>(v + i) = *reinterpret_cast<const uint2*>(row + t + i);
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < K; ++i) v[i] = t + i < end ? row[t + i] : from_float<T>(0.f);
+    }
+  }
+  __device__ __forceinline__ float operator[](int i) const { return to_float(v[i]); }
+};
+
 // State vectors of S floats (S = N*CW) in global memory: float4 accesses when S is a multiple of 4.
 template <int S>
 __device__ __forceinline__ void store_state(float* p, const float (&h)[S], int count) {

@@ -49,10 +49,21 @@ inline int channel_tiles(const Params& p) { return (p.per_group + kThreads - 1) 
           __VA_ARGS__;                                                                       \
         }                                                                                    \
       };                                                                                     \
-      if ((key).nt == 4) ms_scan_c_(std::integral_constant<int, 4>{});                       \
-      else if ((key).nt == 8) ms_scan_c_(std::integral_constant<int, 8>{});                  \
-      else ms_scan_c_(std::integral_constant<int, 16>{});                                    \
+      MS_SCAN_STATES(key)                                                                    \
     };                                                                                       \
-    if ((key).dtype == ::ms::DType::bf16) ms_scan_nt_(__nv_bfloat16{});                      \
-    else ms_scan_nt_(float{});                                                               \
+    MS_SCAN_DTYPES(key)                                                                      \
   } while (0)
+
+// MS_SCAN_PROBE=NT (a compile flag for register studies) builds the f32 kernels of one state count only.
+#ifdef MS_SCAN_PROBE
+#define MS_SCAN_DTYPES(key) ms_scan_nt_(float{});
+#define MS_SCAN_STATES(key) ms_scan_c_(std::integral_constant<int, MS_SCAN_PROBE>{});
+#else
+#define MS_SCAN_STATES(key)                                                                  \
+  if ((key).nt == 4) ms_scan_c_(std::integral_constant<int, 4>{});                           \
+  else if ((key).nt == 8) ms_scan_c_(std::integral_constant<int, 8>{});                      \
+  else ms_scan_c_(std::integral_constant<int, 16>{});
+#define MS_SCAN_DTYPES(key)                                                                  \
+  if ((key).dtype == ::ms::DType::bf16) ms_scan_nt_(__nv_bfloat16{});                        \
+  else ms_scan_nt_(float{});
+#endif

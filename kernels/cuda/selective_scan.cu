@@ -71,10 +71,14 @@ Params make_params(const SelectiveScanInputs& in, const ScanDims& dm) {
   return p;
 }
 
-// Cuts L into segments (whole chunks) so that about `threads_wanted` threads run: one per (b, d, segment).
-void split_length(Params& p, int64_t threads_wanted) {
-  const int64_t channels = (int64_t)p.batch * p.dim;
-  int64_t seg = std::max<int64_t>(1, (threads_wanted + channels - 1) / channels);
+// Cuts L into segments (whole chunks), one thread per (b, d, segment). Without a split every block scans
+// a whole row; with one, the local pass and the rescan double the exp work, so L is split only when the
+// unsplit grid fills less than one wave of resident blocks, and then into as many segments as fit in
+// exactly one wave (a second, partial wave would cost a whole block duration).
+void split_length(Params& p, int threads_per_sm) {
+  const int64_t wave = std::max<int64_t>(1, (int64_t)threads_per_sm / scan::kThreads * sm_count());
+  const int64_t blocks_per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
+  int64_t seg = blocks_per_seg >= wave ? 1 : std::max<int64_t>(1, wave / blocks_per_seg);
   seg = std::min<int64_t>(seg, p.n_chunks);
   p.seg_chunks = (int)((p.n_chunks + seg - 1) / seg);
   p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
@@ -124,7 +128,7 @@ void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, co
   if (last.defined()) p.last = last.data<float>();
 
   const scan::KernelKey key = key_of(dm, in.u.dtype());
-  split_length(p, (int64_t)scan::forward_threads_per_sm(key) * sm_count());
+  split_length(p, scan::forward_threads_per_sm(key));
   Tensor seg_local, seg_dsum, seg_start;
   if (p.n_seg > 1) {
     const int64_t S = key.nt * cw;
@@ -215,7 +219,7 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
   const int64_t S = key.nt * cw;
   Tensor dbc = Tensor::zeros({dm.batch, dm.groups, 2 * S, (int64_t)p.n_chunks * kChunk}, DType::f32, Device::cuda);
   p.dbc = dbc.data<float>();
-  split_length(p, (int64_t)scan::backward_threads_per_sm(key) * sm_count());
+  split_length(p, scan::backward_threads_per_sm(key));
   Tensor seg_local, seg_dsum, seg_start;
   if (p.n_seg > 1) {
     seg_local = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);

@@ -39,7 +39,7 @@ template <bool CPLX> constexpr int window() { return 4; }  // steps per register
 // Local reverse pass over segment `seg` (>= 1) from a zero adjoint: records the adjoint leaving the
 // segment at its start, conj(a_t0) g_t0, and the segment's sum of delta.
 template <class T, int NT, bool CPLX>
-__global__ void __launch_bounds__(kThreads) bwd_local_kernel(Params p) {
+__global__ void __launch_bounds__(kThreads, CPLX ? 4 : 8) bwd_local_kernel(Params p) {
   constexpr int CW = CPLX ? 2 : 1;
   constexpr int S = NT * CW;
   constexpr int RUN = 8;
@@ -73,6 +73,12 @@ __global__ void __launch_bounds__(kThreads) bwd_local_kernel(Params p) {
   float dsum = 0.f;
   Tile ldC;
   ldC.load(C_base, p.C_sn, p.C_sc, N, (c_end - 1) * kChunk, p.len);
+  // delta / dout / z runs are loaded one run ahead (to the left).
+  const int r_last = (t_end - 1) / RUN * RUN;  // first step of the last run with data
+  Run<T, RUN> nd, no, nz;
+  nd.load(dl_row, r_last, t_end, p.vec);
+  no.load(o_row, r_last, t_end, p.vec);
+  if (z_row) nz.load(z_row, r_last, t_end, p.vec);
   for (int c = c_end - 1; c >= c_begin; --c) {
     const int buf = (c_end - 1 - c) & 1;
     ldC.store(tiles[buf]);
@@ -83,10 +89,12 @@ __global__ void __launch_bounds__(kThreads) bwd_local_kernel(Params p) {
     for (int r = kChunk - RUN; r >= 0; r -= RUN) {
       const int tr = t0 + r;
       if (tr >= t_end) continue;
-      float dd[RUN], oo[RUN], zz[RUN];
-      load_run<T, RUN>(dl_row, tr, t_end, p.vec, dd);
-      load_run<T, RUN>(o_row, tr, t_end, p.vec, oo);
-      if (z_row) load_run<T, RUN>(z_row, tr, t_end, p.vec, zz);
+      const Run<T, RUN> dd = nd, oo = no, zz = nz;
+      if (tr > c_begin * kChunk) {
+        nd.load(dl_row, tr - RUN, t_end, p.vec);
+        no.load(o_row, tr - RUN, t_end, p.vec);
+        if (z_row) nz.load(z_row, tr - RUN, t_end, p.vec);
+      }
 #pragma unroll
       for (int i = RUN - 1; i >= 0; --i) {
         if (tr + i < t_end) {
@@ -174,7 +182,7 @@ __device__ __forceinline__ void red_add4(float* p, const float (&v)[4]) {
 // W states and decays in registers, run the adjoint back through the window, reduce their dB/dC over the
 // warp. This keeps about 40 floats of window state live instead of W * 2 * S.
 template <class T, int NT, bool CPLX>
-__global__ void __launch_bounds__(kThreads, CPLX ? 1 : 6) bwd_kernel(Params p) {
+__global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
   constexpr int CW = CPLX ? 2 : 1;
   constexpr int S = NT * CW;
   constexpr int W = window<CPLX>();
@@ -250,61 +258,105 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 6) bwd_kernel(Params p) {
     const float* tB = tiles[0];
     const float* tC = tiles[1];
 
-    // Level 1: rescan the chunk from its saved entry state, checkpointing every W steps.
+    // Level 1: rescan the chunk from its saved entry state, checkpointing every W steps. u and delta
+    // come in runs of 2W steps, the next run loaded while the current one is scanned.
     {
+      constexpr int R1 = 2 * W;
       float h[S];
       load_state<S>(p.chunk_states + (bd * p.n_chunks + c) * N * CW, h, N * CW);
+      Run<T, R1> nu, nd;
+      nu.load(u_row, t0, t_end, p.vec);
+      nd.load(dl_row, t0, t_end, p.vec);
 #pragma unroll 1
-      for (int k = 0; k < NW; ++k) {
+      for (int r = 0; r < kChunk; r += R1) {
+        const Run<T, R1> uu = nu, dd = nd;
+        if (r + R1 < kChunk && t0 + r + R1 < t_end) {
+          nu.load(u_row, t0 + r + R1, t_end, p.vec);
+          nd.load(dl_row, t0 + r + R1, t_end, p.vec);
+        }
+        bool done = false;
 #pragma unroll
-        for (int i = 0; i < NQ; ++i)
-          ckpt[(k * NQ + i) * kThreads + threadIdx.x] = make_float4(h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]);
-        const int tw = t0 + k * W;
-        if (tw + W >= t_end) break;  // the last window's end state is never needed
-        float uu[W], dd[W];
-        load_run<T, W>(u_row, tw, t_end, p.vec, uu);
-        load_run<T, W>(dl_row, tw, t_end, p.vec, dd);
+        for (int half = 0; half < 2; ++half) {
+          const int k = r / W + half;
+          if (!done) {
 #pragma unroll
-        for (int i = 0; i < W; ++i) {
-          const float dl = step_dl(dd[i]), du = dl * uu[i];
-          float Bt[S];
-          tile_row<S>(tB, k * W + i, Bt);
-#pragma unroll
-          for (int n = 0; n < NT; ++n) {
-            if constexpr (CPLX) {
-              const float e = ex2(dl * a2[n]);
-              float sn, cs;
-              __sincosf(dl * ai[n], &sn, &cs);
-              const float ar = e * cs, aim = e * sn, hr = h[2 * n], hi = h[2 * n + 1];
-              h[2 * n] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * n]));
-              h[2 * n + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * n + 1]));
+            for (int i = 0; i < NQ; ++i)
+              ckpt[(k * NQ + i) * kThreads + threadIdx.x] = make_float4(h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]);
+            if (t0 + (k + 1) * W >= t_end) {
+              done = true;  // the last window's end state is never needed
             } else {
-              h[n] = fmaf(ex2(dl * a2[n]), h[n], du * Bt[n]);
+#pragma unroll
+              for (int i = 0; i < W; ++i) {
+                const float dl = step_dl(dd[half * W + i]), du = dl * uu[half * W + i];
+                float Bt[S];
+                tile_row<S>(tB, k * W + i, Bt);
+#pragma unroll
+                for (int n = 0; n < NT; ++n) {
+                  if constexpr (CPLX) {
+                    const float e = ex2(dl * a2[n]);
+                    float sn, cs;
+                    __sincosf(dl * ai[n], &sn, &cs);
+                    const float ar = e * cs, aim = e * sn, hr = h[2 * n], hi = h[2 * n + 1];
+                    h[2 * n] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * n]));
+                    h[2 * n + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * n + 1]));
+                  } else {
+                    h[n] = fmaf(ex2(dl * a2[n]), h[n], du * Bt[n]);
+                  }
+                }
+              }
             }
           }
         }
+        if (done) break;
       }
     }
 
     // Level 2: windows last to first.
+    // The last window with data; inputs of the next window (to the left) load one window ahead.
+    const int k_last = min(NW - 1, (t_end - 1 - t0) / W);
+    Run<T, W> nu, nd, no, nz;
+    nu.load(u_row, t0 + k_last * W, t_end, p.vec);
+    nd.load(dl_row, t0 + k_last * W, t_end, p.vec);
+    no.load(o_row, t0 + k_last * W, t_end, p.vec);
+    if (z_row) nz.load(z_row, t0 + k_last * W, t_end, p.vec);
 #pragma unroll 1
-    for (int k = NW - 1; k >= 0; --k) {
+    for (int k = k_last; k >= 0; --k) {
       const int tw = t0 + k * W;
-      if (tw >= t_end) continue;
-      float uu[W], dd[W], oo[W], zz[W];
-      load_run<T, W>(u_row, tw, t_end, p.vec, uu);
-      load_run<T, W>(dl_row, tw, t_end, p.vec, dd);
-      load_run<T, W>(o_row, tw, t_end, p.vec, oo);
-      if (z_row) load_run<T, W>(z_row, tw, t_end, p.vec, zz);
-      float dl[W], du[W], dyp[W], y[W], gB[W], aq_r[W], aq_i[W];
+      float uu[W], dl[W], du[W], dyp[W], dzf[W], dsp[W], y[W], gB[W], aq_r[W], aq_i[W];
+      {
+        const Run<T, W> ru = nu, rd = nd, ro = no, rz = nz;
+        if (k > 0) {
+          nu.load(u_row, tw - W, t_end, p.vec);
+          nd.load(dl_row, tw - W, t_end, p.vec);
+          no.load(o_row, tw - W, t_end, p.vec);
+          if (z_row) nz.load(z_row, tw - W, t_end, p.vec);
+        }
+        float dd[W], oo[W], zz[W];
 #pragma unroll
-      for (int i = 0; i < W; ++i) {
-        const bool valid = tw + i < t_end;
-        dl[i] = valid ? step_dl(dd[i]) : 0.f;  // a zero step is the identity: h and the adjoint pass through
-        du[i] = dl[i] * uu[i];
-        const float o = (q.active && valid) ? oo[i] : 0.f;
-        dyp[i] = z_row ? o * zz[i] * sigmoidf_fast(zz[i]) : o;
-        y[i] = gB[i] = aq_r[i] = aq_i[i] = 0.f;
+        for (int i = 0; i < W; ++i) {
+          uu[i] = ru[i];
+          dd[i] = rd[i];
+          oo[i] = ro[i];
+          zz[i] = z_row ? rz[i] : 0.f;
+        }
+#pragma unroll
+        for (int i = 0; i < W; ++i) {
+          const bool valid = tw + i < t_end;
+          dl[i] = valid ? step_dl(dd[i]) : 0.f;  // a zero step is the identity: h and the adjoint pass through
+          du[i] = dl[i] * uu[i];
+          dsp[i] = p.softplus ? sigmoidf_fast(dd[i] + bias) : 1.f;  // d dl / d delta
+          const float o = (q.active && valid) ? oo[i] : 0.f;
+          if (z_row) {
+            // out = y silu(z): dy' = dout silu(z), dz = dout y sz (1 + z (1 - sz))
+            const float sz = sigmoidf_fast(zz[i]);
+            dyp[i] = o * zz[i] * sz;
+            dzf[i] = o * sz * fmaf(zz[i], 1.f - sz, 1.f);
+          } else {
+            dyp[i] = o;
+            dzf[i] = 0.f;
+          }
+          y[i] = gB[i] = aq_r[i] = aq_i[i] = 0.f;
+        }
       }
 #pragma unroll
       for (int qd = 0; qd < NQ; ++qd) {
@@ -401,18 +453,10 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 6) bwd_kernel(Params p) {
       float du_o[W], dd_o[W], dz_o[W];
 #pragma unroll
       for (int i = 0; i < W; ++i) {
-        const float yy = fmaf(dskip, uu[i], CPLX ? 2.f * y[i] : y[i]);
-        const float o = q.active ? oo[i] : 0.f;
-        if (z_row) {
-          const float sz = sigmoidf_fast(zz[i]);
-          dz_o[i] = o * yy * sz * fmaf(zz[i], 1.f - sz, 1.f);
-        } else {
-          dz_o[i] = 0.f;
-        }
+        dz_o[i] = dzf[i] * fmaf(dskip, uu[i], CPLX ? 2.f * y[i] : y[i]);
         du_o[i] = fmaf(dl[i], gB[i], dskip * dyp[i]);
         // sum_n Re(A_n Q_n), A = a2 ln2 (+ i ai)
-        float ddl = fmaf(uu[i], gB[i], kLn2 * aq_r[i] - aq_i[i]);
-        if (p.softplus) ddl *= sigmoidf_fast(dd[i] + bias);
+        const float ddl = dsp[i] * fmaf(uu[i], gB[i], kLn2 * aq_r[i] - aq_i[i]);
         dd_o[i] = ddl;
         if (tw + i < t_end && q.active) {
           dD_acc = fmaf(dyp[i], uu[i], dD_acc);

@@ -36,7 +36,7 @@ __device__ __forceinline__ BlockPos block_pos(const Params& p) {
 // LOCAL: scan segment `seg` from a zero state and record its end state and sum of delta.
 // !LOCAL: scan from the segment's true start state writing out, chunk states and last_state.
 template <class T, int NT, bool CPLX, bool LOCAL>
-__global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
+__global__ void __launch_bounds__(kThreads, CPLX ? 4 : 6) fwd_kernel(Params p) {
   constexpr int CW = CPLX ? 2 : 1;
   constexpr int S = NT * CW;
   constexpr int RUN = 8;  // steps per vector load of u / delta / z
@@ -81,6 +81,11 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
   ldB.load(B_base, p.B_sn, p.B_sc, N, c_begin * kChunk, p.len);
   if (!LOCAL) ldC.load(C_base, p.C_sn, p.C_sc, N, c_begin * kChunk, p.len);
   float dsum = 0.f;
+  // u / delta / z of the next run are loaded one run ahead (their latency hides behind a run's work).
+  Run<T, RUN> nu, nd, nz;
+  nu.load(u_row, c_begin * kChunk, t_end, p.vec);
+  nd.load(dl_row, c_begin * kChunk, t_end, p.vec);
+  if (!LOCAL && z_row) nz.load(z_row, c_begin * kChunk, t_end, p.vec);
 
   for (int c = c_begin; c < c_end; ++c) {
     const int buf = (c - c_begin) & 1;
@@ -100,10 +105,13 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
     for (int r = 0; r < kChunk; r += RUN) {
       const int tr = t0 + r;
       if (tr >= t_end) break;
-      float uu[RUN], dd[RUN], zz[RUN], yo[RUN];
-      load_run<T, RUN>(u_row, tr, t_end, p.vec, uu);
-      load_run<T, RUN>(dl_row, tr, t_end, p.vec, dd);
-      if (!LOCAL && z_row) load_run<T, RUN>(z_row, tr, t_end, p.vec, zz);
+      const Run<T, RUN> uu = nu, dd = nd, zz = nz;
+      if (tr + RUN < t_end) {
+        nu.load(u_row, tr + RUN, t_end, p.vec);
+        nd.load(dl_row, tr + RUN, t_end, p.vec);
+        if (!LOCAL && z_row) nz.load(z_row, tr + RUN, t_end, p.vec);
+      }
+      float yo[RUN];
 #pragma unroll
       for (int i = 0; i < RUN; ++i) {
         yo[i] = 0.f;
@@ -131,7 +139,7 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
           } else {
             float Ct[S];
             tile_row<S>(tC, r + i, Ct);
-            float y = 0.f;
+            float ys[4] = {0.f, 0.f, 0.f, 0.f};  // four partial sums: a short dependency chain
 #pragma unroll
             for (int n = 0; n < NT; ++n) {
               if constexpr (CPLX) {
@@ -141,14 +149,18 @@ __global__ void __launch_bounds__(kThreads) fwd_kernel(Params p) {
                 const float ar = e * cs, aim = e * sn, hr = h[2 * n], hi = h[2 * n + 1];
                 h[2 * n] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * n]));
                 h[2 * n + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * n + 1]));
-                y = fmaf(Ct[2 * n], h[2 * n], fmaf(-Ct[2 * n + 1], h[2 * n + 1], y));
+                ys[n % 4] = fmaf(Ct[2 * n], h[2 * n], fmaf(-Ct[2 * n + 1], h[2 * n + 1], ys[n % 4]));
               } else {
                 h[n] = fmaf(ex2(dl * a2[n]), h[n], du * Bt[n]);
-                y = fmaf(Ct[n], h[n], y);
+                ys[n % 4] = fmaf(Ct[n], h[n], ys[n % 4]);
               }
             }
-            y = fmaf(dskip, uu[i], CPLX ? 2.f * y : y);
-            if (z_row) y *= zz[i] * sigmoidf_fast(zz[i]);
+            const float y0 = (ys[0] + ys[1]) + (ys[2] + ys[3]);
+            float y = fmaf(dskip, uu[i], CPLX ? 2.f * y0 : y0);
+            if (z_row) {
+              const float zv = zz[i];
+              y *= zv * sigmoidf_fast(zv);
+            }
             yo[i] = y;
           }
         }

@@ -1,7 +1,8 @@
 // The scan benchmark as a disabled test, for the GPU machine:
 //   test_cuda --gtest_also_run_disabled_tests --gtest_filter='*ScanBench*'
 // MAMBASEQ_BENCH_LENGTHS=4096,65536 and MAMBASEQ_BENCH_DTYPES=f32 narrow it; MAMBASEQ_BENCH_NO_BWD=1 skips
-// the backward. Prints the table of pipelines/bench_scan.h.
+// the backward, MAMBASEQ_BENCH_ITERS=3 shortens it (for profilers). Prints the table of pipelines/bench_scan.h.
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -29,6 +30,7 @@ TEST(ScanBench, DISABLED_AnchorShapes) {
     opt.complex_row = s.find("complex") != std::string::npos;
   }
   if (std::getenv("MAMBASEQ_BENCH_NO_BWD")) opt.backward = false;
+  if (const char* env = std::getenv("MAMBASEQ_BENCH_ITERS")) opt.iters = std::max(1, std::atoi(env));
   const ScanBenchResult r = bench_scan(opt);
   print_scan_bench(r, stdout);
   ASSERT_FALSE(r.rows.empty());
