@@ -192,6 +192,7 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
   using Tile = TileLoader<T, NT, CW, kThreads>;
   __shared__ __align__(16) float tiles[2][Tile::FLOATS];
   extern __shared__ float4 ckpt[];  // [NW][NQ][kThreads]
+  __shared__ float4 dl_s[NW][kThreads];  // the chunk's delta after bias and softplus, from level 1
 
   const BlockPos q = block_pos(p);
   const int b = q.b, d = q.d, N = p.nstate;
@@ -282,12 +283,17 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
 #pragma unroll
             for (int i = 0; i < NQ; ++i)
               ckpt[(k * NQ + i) * kThreads + threadIdx.x] = make_float4(h[4 * i], h[4 * i + 1], h[4 * i + 2], h[4 * i + 3]);
+            float dl4[W];
+#pragma unroll
+            for (int i = 0; i < W; ++i)  // a zero step is the identity: h and the adjoint pass through
+              dl4[i] = t0 + k * W + i < t_end ? step_dl(dd[half * W + i]) : 0.f;
+            dl_s[k][threadIdx.x] = make_float4(dl4[0], dl4[1], dl4[2], dl4[3]);
             if (t0 + (k + 1) * W >= t_end) {
               done = true;  // the last window's end state is never needed
             } else {
 #pragma unroll
               for (int i = 0; i < W; ++i) {
-                const float dl = step_dl(dd[half * W + i]), du = dl * uu[half * W + i];
+                const float dl = dl4[i], du = dl * uu[half * W + i];
                 float Bt[S];
                 tile_row<S>(tB, k * W + i, Bt);
 #pragma unroll
@@ -314,9 +320,8 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
     // Level 2: windows last to first.
     // The last window with data; inputs of the next window (to the left) load one window ahead.
     const int k_last = min(NW - 1, (t_end - 1 - t0) / W);
-    Run<T, W> nu, nd, no, nz;
+    Run<T, W> nu, no, nz;
     nu.load(u_row, t0 + k_last * W, t_end, p.vec);
-    nd.load(dl_row, t0 + k_last * W, t_end, p.vec);
     no.load(o_row, t0 + k_last * W, t_end, p.vec);
     if (z_row) nz.load(z_row, t0 + k_last * W, t_end, p.vec);
 #pragma unroll 1
@@ -324,27 +329,28 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
       const int tw = t0 + k * W;
       float uu[W], dl[W], du[W], dyp[W], dzf[W], dsp[W], y[W], gB[W], aq_r[W], aq_i[W];
       {
-        const Run<T, W> ru = nu, rd = nd, ro = no, rz = nz;
+        const Run<T, W> ru = nu, ro = no, rz = nz;
         if (k > 0) {
           nu.load(u_row, tw - W, t_end, p.vec);
-          nd.load(dl_row, tw - W, t_end, p.vec);
           no.load(o_row, tw - W, t_end, p.vec);
           if (z_row) nz.load(z_row, tw - W, t_end, p.vec);
         }
-        float dd[W], oo[W], zz[W];
+        float oo[W], zz[W];
+        const float4 dl4 = dl_s[k][threadIdx.x];
+        const float dls[W] = {dl4.x, dl4.y, dl4.z, dl4.w};
 #pragma unroll
         for (int i = 0; i < W; ++i) {
           uu[i] = ru[i];
-          dd[i] = rd[i];
           oo[i] = ro[i];
           zz[i] = z_row ? rz[i] : 0.f;
         }
 #pragma unroll
         for (int i = 0; i < W; ++i) {
           const bool valid = tw + i < t_end;
-          dl[i] = valid ? step_dl(dd[i]) : 0.f;  // a zero step is the identity: h and the adjoint pass through
+          dl[i] = dls[i];
           du[i] = dl[i] * uu[i];
-          dsp[i] = p.softplus ? sigmoidf_fast(dd[i] + bias) : 1.f;  // d dl / d delta
+          // d dl / d delta: sigmoid(delta + bias) = 1 - exp(-softplus(delta + bias)) = -expm1(-dl)
+          dsp[i] = p.softplus ? neg_expm1_neg(dl[i]) : 1.f;
           const float o = (q.active && valid) ? oo[i] : 0.f;
           if (z_row) {
             // out = y silu(z): dy' = dout silu(z), dz = dout y sz (1 + z (1 - sz))
