@@ -95,6 +95,20 @@ RowPlan plan_rows(const char* op, int64_t rows, int64_t H, bool vec8, int64_t ma
   return p;
 }
 
+RowPlan plan_rows_looping(int64_t rows, int64_t H, bool vec8) {
+  RowPlan p;
+  p.vec = vec8 && H % 8 == 0 ? 8 : 1;
+  const int64_t need = std::max<int64_t>(1, (H + p.vec - 1) / p.vec);
+  p.tpr = 32;
+  while (p.tpr < 256 && p.tpr < need) p.tpr *= 2;
+  p.nch = 1;
+  p.block = 256;
+  p.groups = p.block / p.tpr;
+  const int64_t want = (rows + p.groups - 1) / p.groups;
+  p.grid = std::max<int64_t>(1, std::min(want, static_cast<int64_t>(sm_count()) * 16));
+  return p;
+}
+
 int64_t grid_for_items(int64_t n, int threads) {
   const int64_t want = (n + threads - 1) / threads;
   return std::max<int64_t>(1, std::min<int64_t>(want, static_cast<int64_t>(sm_count()) * 32));

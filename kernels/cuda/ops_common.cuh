@@ -199,6 +199,10 @@ struct RowPlan {
 // max_blocks caps the grid (the kernels loop over rows); pass 0 for "enough to fill the GPU".
 RowPlan plan_rows(const char* op, int64_t rows, int64_t H, bool vec8, int64_t max_blocks = 0);
 
+// For kernels that loop over a row's columns without keeping them in registers (no limit on H): groups of
+// 32..256 threads per row (enough to cover H / vec), nch = 1.
+RowPlan plan_rows_looping(int64_t rows, int64_t H, bool vec8);
+
 // Grid size for a grid-stride loop over n items with `threads` per block.
 int64_t grid_for_items(int64_t n, int threads);
 
