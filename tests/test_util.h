@@ -28,7 +28,8 @@ double dot(const Tensor& a, const Tensor& b);  // sum a_i * b_i in double, CPU t
 
 // Central finite differences of `loss` with respect to elements of `x` (an f64 CPU tensor read by `loss`),
 // compared with `analytic` (same shape). Checks all elements when x has at most `max_checks`, otherwise
-// a random sample of that many. Returns the worst |num - ana| / max(|num|, |ana|, atol).
+// a random sample of that many. Returns the worst |num - ana| / max(|num|, |ana|, atol'), where
+// atol' = max(atol, 1e-3 * rms(analytic)) so near-zero elements are judged at the gradient's scale.
 double grad_check(const std::function<double()>& loss, const Tensor& x, const Tensor& analytic, Rng& rng,
                   double eps = 1e-6, int max_checks = 64, double atol = 1e-8);
 
