@@ -33,9 +33,10 @@ struct SoftplusF {
     return static_cast<float>(x > 20.0 ? x : log1p(exp(x)));
   }
 };
-struct SoftplusGradF {  // inputs: x, dy
+struct SoftplusGradF {  // inputs: x, dy; the derivative of what the forward computes: 1 above 20
   __device__ float operator()(const float* v) const {
-    return static_cast<float>(static_cast<double>(v[1]) * sigmoid_d(v[0]));
+    const double x = v[0];
+    return static_cast<float>(static_cast<double>(v[1]) * (x > 20.0 ? 1.0 : sigmoid_d(x)));
   }
 };
 

@@ -1,14 +1,20 @@
-// CUDA twin of kernels/gemm.h through cuBLAS.
+// CUDA twin of kernels/gemm.h through cuBLAS (cublasGemmStridedBatchedEx).
 //
 // Row-major to column-major: a row-major (R, C) matrix with leading dimension ld is, to cuBLAS, the
-// column-major (C, R) matrix with the same ld, i.e. its transpose. So C = op(A) op(B) (row-major) is
-// computed as C^T = op(B)^T op(A)^T in column-major terms: cuBLAS's first operand is our B (transposed
-// iff trans_b), its second our A (transposed iff trans_a), m = N, n = M, k = K, and every ld and batch
-// stride is passed through unchanged.
+// column-major (C, R) matrix with the same ld, i.e. its transpose. So C = A B (row-major, A and B the
+// logical op(A), op(B)) is computed as C^T = B^T A^T in column-major terms: cuBLAS's first operand is our
+// B, its second our A, m = N, n = M, k = K; leading dimensions and batch strides pass through unchanged.
+// As on the CPU, operands may have any strides: a matrix whose memory holds its transpose row-major
+// (unit row stride) flips the cuBLAS transpose flag, a column-major C turns the problem into
+// C^T = op(B)^T op(A)^T, and only a matrix with no unit stride at all is copied. Batches that tile a
+// larger matrix are folded into one GEMM, exactly where the CPU twin folds them.
+#include <algorithm>
 #include <climits>
 #include <cstring>
+#include <utility>
 
 #include "kernels/cuda/cublas_util.cuh"
+#include "kernels/cuda/ops_common.cuh"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 
@@ -40,135 +46,192 @@ cublasHandle_t cublas_handle() {
 
 namespace {
 
-// One operand as stored: row-major (rows, cols), unit column stride, leading dimension ld, batch stride bs
-// (0 when the operand is 2-d and shared by every batch entry).
-struct Operand {
-  const char* base = nullptr;
-  int64_t rows = 0, cols = 0, ld = 0, bs = 0, batch = 0;  // batch: 0 for 2-d
+// A logical matrix op(X) (rows, cols) with element strides rs, cs and batch stride bs (0 when shared by
+// every batch entry), as the CPU twin describes operands: any strides, transposes folded in.
+struct Mat {
+  char* p = nullptr;
+  int64_t rows = 0, cols = 0, rs = 0, cs = 0, bs = 0;
+  Mat transposed() const { return {p, cols, rows, cs, rs, bs}; }
 };
 
-Operand describe_operand(const char* arg, const Tensor& t) {
-  check_defined("gemm", arg, t);
-  MS_CHECK(t.ndim() == 2 || t.ndim() == 3, "gemm: '", arg, "' must be 2-d or 3-d, got ", t.describe());
-  check_inner_contiguous("gemm", arg, t);
-  Operand o;
-  o.base = static_cast<const char*>(t.raw());
-  o.rows = t.size(-2);
-  o.cols = t.size(-1);
-  // A single row has no meaningful row stride; cuBLAS still wants ld >= the column count.
-  o.ld = o.rows <= 1 ? std::max<int64_t>(o.cols, 1) : t.stride(-2);
-  MS_CHECK(o.ld >= std::max<int64_t>(o.cols, 1), "gemm: '", arg, "' has row stride ", t.stride(-2), " < ", o.cols,
-           " columns (overlapping rows); pass a contiguous copy");
-  if (t.ndim() == 3) {
-    o.batch = t.size(0);
-    o.bs = o.batch > 1 ? t.stride(0) : 0;
-  }
-  return o;
+Mat logical(const Tensor& t, bool trans) {
+  const int r = t.ndim() == 3 ? 1 : 0;
+  Mat m{static_cast<char*>(t.raw()), t.size(r), t.size(r + 1), t.stride(r), t.stride(r + 1),
+        t.ndim() == 3 && t.size(0) > 1 ? t.stride(0) : 0};
+  return trans ? m.transposed() : m;
+}
+
+// How a logical matrix lies in memory relative to row-major: trans = false when it is row-major with
+// leading dimension ld (unit column stride), trans = true when memory holds its transpose row-major
+// (unit row stride). ok = false when neither (then a contiguous copy is used).
+struct View {
+  bool ok = false, trans = false;
+  int64_t ld = 1;
+};
+View view_of(const Mat& m) {
+  const int64_t c1 = std::max<int64_t>(1, m.cols), r1 = std::max<int64_t>(1, m.rows);
+  if ((m.cols <= 1 || m.cs == 1) && (m.rows <= 1 || m.rs >= c1)) return {true, false, m.rows <= 1 ? c1 : m.rs};
+  if ((m.rows <= 1 || m.rs == 1) && (m.cols <= 1 || m.cs >= r1)) return {true, true, m.cols <= 1 ? r1 : m.cs};
+  return {};
 }
 
 void check_int(const char* what, int64_t v) {
   MS_CHECK(v >= 0 && v <= INT_MAX, "gemm: ", what, " = ", v, " exceeds the 32-bit cuBLAS interface");
 }
 
-// C[b] = alpha op(A[b]) op(B[b]) + beta C[b], b < batch, through the column-major transposition above.
-void strided_batched(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const char* A, int64_t lda,
-                     int64_t sa, const char* B, int64_t ldb, int64_t sb, float beta, char* C, int64_t ldc,
-                     int64_t sc, int64_t batch, cudaDataType_t dt, cublasComputeType_t ct) {
+struct Call {
+  cudaDataType_t dt;
+  cublasComputeType_t ct;
+  float alpha, beta;
+};
+
+// C[b] = alpha A[b] B[b] + beta C[b] for b < batch, with C row-major (view_of(C) not transposed).
+// Row-major C = A B is column-major C^T = B^T A^T: cuBLAS's first operand is our B, its second our A.
+void run(const Mat& A, const Mat& B, const Mat& C, int64_t batch, const Call& c) {
+  const View va = view_of(A), vb = view_of(B), vc = view_of(C);
+  MS_CHECK(va.ok && vb.ok && vc.ok && !vc.trans, "gemm: internal: operand not addressable by cuBLAS");
+  const int64_t M = C.rows, N = C.cols, K = A.cols;
   check_int("M", M);
   check_int("N", N);
   check_int("K", K);
-  check_int("lda", lda);
-  check_int("ldb", ldb);
-  check_int("ldc", ldc);
+  check_int("lda", va.ld);
+  check_int("ldb", vb.ld);
+  check_int("ldc", vc.ld);
   check_int("batch", batch);
-  MS_CUBLAS_CHECK(cublasGemmStridedBatchedEx(cublas_handle(), tb ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                             ta ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(N),
-                                             static_cast<int>(M), static_cast<int>(K), &alpha, B, dt,
-                                             static_cast<int>(ldb), sb, A, dt, static_cast<int>(lda), sa, &beta, C, dt,
-                                             static_cast<int>(ldc), sc, static_cast<int>(batch), ct,
-                                             CUBLAS_GEMM_DEFAULT));
+  MS_CUBLAS_CHECK(cublasGemmStridedBatchedEx(
+      cublas_handle(), vb.trans ? CUBLAS_OP_T : CUBLAS_OP_N, va.trans ? CUBLAS_OP_T : CUBLAS_OP_N,
+      static_cast<int>(N), static_cast<int>(M), static_cast<int>(K), &c.alpha, B.p, c.dt, static_cast<int>(vb.ld),
+      B.bs, A.p, c.dt, static_cast<int>(va.ld), A.bs, &c.beta, C.p, c.dt, static_cast<int>(vc.ld), C.bs,
+      static_cast<int>(batch), c.ct, CUBLAS_GEMM_DEFAULT));
+}
+
+Mat with_ptr(Mat m, char* p) {
+  m.p = p;
+  return m;
 }
 
 }  // namespace
 
 void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, const Tensor& C, double alpha, double beta) {
   const char* op = "gemm";
-  const Operand a = describe_operand("A", A), b = describe_operand("B", B);
+  check_defined(op, "A", A);
+  check_defined(op, "B", B);
   check_defined(op, "C", C);
-  check_same_device(op, {&A, &B, &C});
-  MS_CHECK(C.is_cuda(), op, ": expected CUDA tensors, got ", C.describe());
+  check_cuda(op, {&A, &B, &C});
+  for (const auto& [name, t] : {std::pair{"A", &A}, std::pair{"B", &B}, std::pair{"C", &C}})
+    MS_CHECK(t->ndim() == 2 || t->ndim() == 3, op, ": '", name, "' must be 2-d or 3-d, got ", t->describe());
   MS_CHECK(C.dtype() == DType::f32 || C.dtype() == DType::bf16, op, ": CUDA takes f32 or bf16, got ",
            C.describe());
   check_dtype(op, "A", A, C.dtype());
   check_dtype(op, "B", B, C.dtype());
-  MS_CHECK(C.ndim() == 2 || C.ndim() == 3, op, ": 'C' must be 2-d or 3-d, got ", C.describe());
-  check_inner_contiguous(op, "C", C);
 
-  const int64_t M = trans_a ? a.cols : a.rows, K = trans_a ? a.rows : a.cols;
-  const int64_t Kb = trans_b ? b.cols : b.rows, N = trans_b ? b.rows : b.cols;
-  MS_CHECK(K == Kb, op, ": inner dimensions differ: op(A) is (", M, ", ", K, "), op(B) is (", Kb, ", ", N, ") for A ",
-           A.describe(), (trans_a ? " (transposed)" : ""), ", B ", B.describe(), (trans_b ? " (transposed)" : ""));
-  MS_CHECK(C.size(-2) == M && C.size(-1) == N, op, ": C is ", C.describe(), ", expected (", M, ", ", N, ")");
-
-  // Batch count: C's when C is 3-d, otherwise that of the 3-d inputs (summed into the 2-d C).
-  const bool c3 = C.ndim() == 3;
-  int64_t batch = c3 ? C.size(0) : 1;
-  bool reduce = false;
-  for (const Tensor* t : {&A, &B}) {
+  Mat a = logical(A, trans_a), b = logical(B, trans_b), c = logical(C, false);
+  MS_CHECK(a.rows == c.rows && b.cols == c.cols && a.cols == b.rows, op, ": op(A) is (", a.rows, ", ", a.cols,
+           "), op(B) is (", b.rows, ", ", b.cols, "), C is (", c.rows, ", ", c.cols, ") (trans_a=", trans_a,
+           ", trans_b=", trans_b, "; A ", A.describe(), ", B ", B.describe(), ", C ", C.describe(), ")");
+  int64_t batch = 1;
+  for (const Tensor* t : {&A, &B, &C}) {
     if (t->ndim() != 3) continue;
-    if (c3) {
-      MS_CHECK(t->size(0) == batch, op, ": batch sizes differ: ", t->describe(), " vs C ", C.describe());
-    } else if (!reduce) {
-      batch = t->size(0);
-      reduce = true;
-    } else {
-      MS_CHECK(t->size(0) == batch, op, ": batch sizes differ between A ", A.describe(), " and B ", B.describe());
-    }
+    MS_CHECK(batch == 1 || t->size(0) == batch, op, ": batch sizes differ (A ", A.describe(), ", B ", B.describe(),
+             ", C ", C.describe(), ")");
+    batch = std::max(batch, t->size(0));
   }
-
-  const int64_t ldc = C.size(-2) <= 1 ? std::max<int64_t>(N, 1) : C.stride(-2);
-  MS_CHECK(ldc >= std::max<int64_t>(N, 1), op, ": C has row stride ", C.stride(-2), " < ", N,
-           " columns (overlapping rows)");
-  const int64_t sc = c3 && C.size(0) > 1 ? C.stride(0) : 0;
-  MS_CHECK(!c3 || C.size(0) <= 1 || sc != 0, op, ": C's batch entries overlap (batch stride 0)");
-
-  if (M == 0 || N == 0) return;
-  if (K == 0 || batch == 0) {  // empty products: C = beta * C
+  const bool a3 = A.ndim() == 3, b3 = B.ndim() == 3, c3 = C.ndim() == 3;
+  if (c3) MS_CHECK(C.size(0) == batch, op, ": C has batch ", C.size(0), ", inputs have ", batch);
+  MS_CHECK(!c3 || batch <= 1 || C.stride(0) != 0, op, ": C's batch entries overlap (batch stride 0): ",
+           C.describe());
+  const int64_t M = c.rows, N = c.cols, K = a.cols;
+  if (M == 0 || N == 0 || (c3 && batch == 0)) return;
+  if (K == 0 || batch == 0) {  // empty products: C = beta * C (beta == 0 overwrites without reading)
     if (beta == 0.0) C.fill_(0.0);
     else if (beta != 1.0) ms::cuda::scale(C, beta);
     return;
   }
 
+  // Operands cuBLAS cannot address (neither dimension unit-stride, or overlapping rows) are copied.
+  Tensor Aw = A, Bw = B, Cw = C;
+  if (!view_of(a).ok) {
+    Aw = A.is_contiguous() ? A.clone() : A.contiguous();
+    a = logical(Aw, trans_a);
+  }
+  if (!view_of(b).ok) {
+    Bw = B.is_contiguous() ? B.clone() : B.contiguous();
+    b = logical(Bw, trans_b);
+  }
+  const bool c_copy = !view_of(c).ok;
+  if (c_copy) {
+    Cw = beta == 0.0 ? Tensor::empty(C.shape(), C.dtype(), Device::cuda) : C.clone();
+    c = logical(Cw, false);
+  }
+
   const bool bf = C.dtype() == DType::bf16;
-  const cudaDataType_t dt = bf ? CUDA_R_16BF : CUDA_R_32F;
-  const cublasComputeType_t ct =
-      !bf && gemm_precision() == GemmPrecision::tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-  const int64_t es = static_cast<int64_t>(dtype_size(C.dtype()));
-  char* c = static_cast<char*>(C.raw());
-  const float fa = static_cast<float>(alpha), fb = static_cast<float>(beta);
+  Call call{bf ? CUDA_R_16BF : CUDA_R_32F,
+            !bf && gemm_precision() == GemmPrecision::tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F,
+            static_cast<float>(alpha), static_cast<float>(beta)};
 
-  if (!reduce) {
-    strided_batched(trans_a, trans_b, M, N, K, fa, a.base, a.ld, a.bs, b.base, b.ld, b.bs, fb, c, ldc, sc, batch, dt,
-                    ct);
+  // A column-major C: solve C^T = op(B)^T op(A)^T instead, whose result is row-major.
+  bool swapped = false;
+  if (view_of(c).trans) {
+    const Mat at = b.transposed(), bt = a.transposed();
+    a = at;
+    b = bt;
+    c = c.transposed();
+    swapped = true;
+  }
+  const bool x3 = swapped ? b3 : a3, y3 = swapped ? a3 : b3;  // which of (a, b) are batched after a swap
+
+  if (!c3 && (x3 || y3)) {
+    // 2-d C with batched inputs: C = alpha * sum_b A[b] B[b] + beta C.
+    if (x3 && y3 && batch > 1 && a.bs == a.cols * a.cs && b.bs == b.rows * b.rs) {
+      // Batches tile A along K and B along K: one GEMM with K' = batch * K.
+      Mat a2 = a, b2 = b;
+      a2.cols *= batch;
+      b2.rows *= batch;
+      a2.bs = b2.bs = 0;
+      if (view_of(a2).ok && view_of(b2).ok) {
+        run(a2, b2, c, 1, call);
+        if (c_copy) C.copy_(Cw);
+        return;
+      }
+    }
+    for (int64_t i = 0; i < batch; ++i) {
+      Mat ai = with_ptr(a, a.p + i * a.bs * static_cast<int64_t>(dtype_size(C.dtype())));
+      Mat bi = with_ptr(b, b.p + i * b.bs * static_cast<int64_t>(dtype_size(C.dtype())));
+      ai.bs = bi.bs = 0;
+      Call ci = call;
+      if (i > 0) ci.beta = 1.0f;
+      run(ai, bi, c, 1, ci);
+    }
+    if (c_copy) C.copy_(Cw);
     return;
   }
-
-  // C (M, N) = alpha * sum_b op(A[b]) op(B[b]) + beta * C. When both inputs are 3-d and their batch entries
-  // stack along K (the K index is the row index of a stored matrix whose batch stride is K rows, or the
-  // column index with batch stride K), the sum is one GEMM with K' = batch * K over the stacked views.
-  const bool a3 = A.ndim() == 3, b3 = B.ndim() == 3;
-  const bool a_stacks = a3 && (trans_a ? a.bs == K * a.ld : (a.bs == K && a.ld >= batch * K));
-  const bool b_stacks = b3 && (!trans_b ? b.bs == K * b.ld : (b.bs == K && b.ld >= batch * K));
-  if (batch == 1 || (a_stacks && b_stacks)) {
-    strided_batched(trans_a, trans_b, M, N, K * batch, fa, a.base, a.ld, 0, b.base, b.ld, 0, fb, c, ldc, 0, 1, dt, ct);
-    return;
+  if (c3 && batch > 1) {
+    // Batches that tile rows (A 3-d, B shared) or columns (A shared, B 3-d) fold into one larger GEMM.
+    if (x3 && !y3 && a.bs == a.rows * a.rs && c.bs == c.rows * c.rs) {
+      Mat a2 = a, c2 = c;
+      a2.rows *= batch;
+      c2.rows *= batch;
+      a2.bs = c2.bs = 0;
+      if (view_of(a2).ok && view_of(c2).ok && !view_of(c2).trans) {
+        run(a2, b, c2, 1, call);
+        if (c_copy) C.copy_(Cw);
+        return;
+      }
+    }
+    if (!x3 && y3 && b.bs == b.cols * b.cs && c.bs == c.cols * c.cs) {
+      Mat b2 = b, c2 = c;
+      b2.cols *= batch;
+      c2.cols *= batch;
+      b2.bs = c2.bs = 0;
+      if (view_of(b2).ok && view_of(c2).ok && !view_of(c2).trans) {
+        run(a, b2, c2, 1, call);
+        if (c_copy) C.copy_(Cw);
+        return;
+      }
+    }
   }
-  // Otherwise one GEMM per batch entry, accumulating into C (beta = 1 after the first).
-  for (int64_t i = 0; i < batch; ++i) {
-    const char* ai = a.base + (a3 ? i * a.bs * es : 0);
-    const char* bi = b.base + (b3 ? i * b.bs * es : 0);
-    strided_batched(trans_a, trans_b, M, N, K, fa, ai, a.ld, 0, bi, b.ld, 0, i == 0 ? fb : 1.0f, c, ldc, 0, 1, dt, ct);
-  }
+  run(a, b, c, c3 ? batch : 1, call);
+  if (c_copy) C.copy_(Cw);
 }
 
 }  // namespace ms::cuda
