@@ -80,13 +80,13 @@ RowPlan plan_rows(const char* op, int64_t rows, int64_t H, bool vec8, int64_t ma
   p.vec = vec8 && H % 8 == 0 ? 8 : 1;
   const int64_t need = std::max<int64_t>(1, (H + p.vec - 1) / p.vec);  // threads' worth of chunks per row
   // Smallest group whose threads each own at most two chunks; rows wider than 512 threads x 2 chunks get
-  // more chunks per thread (up to 8).
+  // more chunks per thread (up to 16).
   p.tpr = 32;
   while (p.tpr < 512 && (need + p.tpr - 1) / p.tpr > 2) p.tpr *= 2;
   const int64_t nch = (need + p.tpr - 1) / p.tpr;
-  MS_CHECK(nch <= 8, op, ": rows of ", H, " elements are too long for the CUDA kernel (at most ",
-           512 * 8 * p.vec, p.vec == 1 ? "; longer rows need H % 8 == 0 and 16-byte aligned rows" : "", ")");
-  p.nch = nch <= 1 ? 1 : nch <= 2 ? 2 : nch <= 4 ? 4 : 8;
+  MS_CHECK(nch <= 16, op, ": rows of ", H, " elements are too long for the CUDA kernel (at most ",
+           512 * 16 * p.vec, p.vec == 1 ? "; longer rows need H % 8 == 0 and 16-byte aligned rows" : "", ")");
+  p.nch = nch <= 1 ? 1 : nch <= 2 ? 2 : nch <= 4 ? 4 : nch <= 8 ? 8 : 16;
   p.block = std::max(256, p.tpr);
   p.groups = p.block / p.tpr;
   const int64_t want = (rows + p.groups - 1) / p.groups;

@@ -219,13 +219,14 @@ Tensor scratch(int64_t bytes);
     else { constexpr int VEC = 1; __VA_ARGS__; }   \
   } while (0)
 
-// nch in {1, 2, 4, 8}.
+// nch in {1, 2, 4, 8, 16}.
 #define MS_NCH_DISPATCH(nch, NCH, ...)                                  \
   do {                                                                  \
     switch (nch) {                                                      \
       case 1: { constexpr int NCH = 1; __VA_ARGS__; break; }            \
       case 2: { constexpr int NCH = 2; __VA_ARGS__; break; }            \
       case 4: { constexpr int NCH = 4; __VA_ARGS__; break; }            \
-      default: { constexpr int NCH = 8; __VA_ARGS__; break; }           \
+      case 8: { constexpr int NCH = 8; __VA_ARGS__; break; }            \
+      default: { constexpr int NCH = 16; __VA_ARGS__; break; }          \
     }                                                                   \
   } while (0)
