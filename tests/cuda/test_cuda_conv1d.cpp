@@ -56,7 +56,9 @@ TEST(CudaConv1d, ForwardBackwardMatchCpu) {
         cpu::causal_conv1d_backward(host64(x), host64(w), b64, i64, silu, host64(dy), dx64, dw64, db64);
         EXPECT_LT(max_rel_error(dx, dx64, kFloorSum), tol_for(dt)) << "dx " << what;
         EXPECT_LT(max_rel_error(dw, dw64, kFloorReduction), kTolF32) << "dweight " << what;
-        if (full) EXPECT_LT(max_rel_error(db, db64, kFloorReduction), kTolF32) << "dbias " << what;
+        if (full) {
+          EXPECT_LT(max_rel_error(db, db64, kFloorReduction), kTolF32) << "dbias " << what;
+        }
       }
 }
 
@@ -79,7 +81,9 @@ TEST(CudaConv1d, StepMatchesCpuAndContinuesTheSequence) {
           const std::string what = std::string(dtype_name(dt)) + " K " + std::to_string(K) + " silu " +
                                    std::to_string(silu) + " step " + std::to_string(t);
           EXPECT_LT(max_rel_error(y, y64, kFloorSum), tol_for(dt)) << "y " << what;
-          if (K > 1) EXPECT_EQ(max_rel_error(st, st64), 0.0) << "state " << what;  // a shift: exact
+          if (K > 1) {
+            EXPECT_EQ(max_rel_error(st, st64), 0.0) << "state " << what;  // a shift: exact
+          }
         }
         // The steps continue a parallel forward: forward over the steps with init_state = state0 gives the
         // same outputs as the step sequence (checked on the last step against the GPU forward).

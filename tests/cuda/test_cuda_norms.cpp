@@ -52,7 +52,9 @@ TEST(CudaRmsNorm, ForwardBackwardMatchCpu) {
           cpu::rmsnorm_forward(host64(x), with_res ? host64(res) : Tensor(), host64(w), eps, ro64, out64, rstd64);
           const std::string what = std::string(dtype_name(dt)) + " H " + std::to_string(H) + " R " +
                                    std::to_string(R) + " variant " + std::to_string(variant);
-          if (with_res) EXPECT_LT(max_rel_error(ro, ro64), kTolF32) << "residual_out " << what;
+          if (with_res) {
+            EXPECT_LT(max_rel_error(ro, ro64), kTolF32) << "residual_out " << what;
+          }
           EXPECT_LT(max_rel_error(out, out64), tol_for(dt)) << "out " << what;
           EXPECT_LT(max_rel_error(rstd, rstd64), kTolF32) << "rstd " << what;
           // ---- backward, from the GPU's saved tensors (the CPU gets the same values in f64)
@@ -104,7 +106,9 @@ TEST(CudaLayerNorm, ForwardBackwardMatchCpu) {
           cpu::layernorm_backward(host64(x), host64(w), host64(mean), host64(rstd), host64(dout), dx64, dw64, db64);
           EXPECT_LT(max_rel_error(dx, dx64, kFloorSum), tol_for(dt)) << "dx " << what;
           EXPECT_LT(max_rel_error(dw, dw64, kFloorReduction), kTolF32) << "dweight " << what;
-          if (with_bias) EXPECT_LT(max_rel_error(db, db64, kFloorReduction), kTolF32) << "dbias " << what;
+          if (with_bias) {
+            EXPECT_LT(max_rel_error(db, db64, kFloorReduction), kTolF32) << "dbias " << what;
+          }
         }
 }
 
