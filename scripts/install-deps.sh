@@ -8,6 +8,7 @@ PACKAGES=(
   libopenblas-dev libhts-dev libsndfile1-dev libsamplerate0-dev libtomlplusplus-dev libhdf5-dev
   libgtest-dev libfmt-dev
   samtools tabix
+  sox python3-numpy  # reference tools for the audio tests (sox decodes and resamples, numpy checks mu-law)
 )
 # Extra packages for the data set-up scripts (real genomes, audio tools); pass --data to include them.
 DATA_PACKAGES=(ragout-examples sox espeak-ng fluidsynth timgm6mb-soundfont python3-mido python3-numpy python3-h5py)
