@@ -42,7 +42,7 @@ TEST(CudaConv1d, ForwardBackwardMatchCpu) {
                                  " variant " + std::to_string(variant);
         // forward
         Tensor y = gpu_poisoned({c.B, c.D, c.L}, dt), y64 = Tensor::empty({c.B, c.D, c.L}, DType::f64);
-        cuda::causal_conv1d_forward(xg, gpu(w), bg, ig, silu, y);
+        causal_conv1d_forward(xg, gpu(w), bg, ig, silu, y);
         cpu::causal_conv1d_forward(host64(x), host64(w), b64, i64, silu, y64);
         EXPECT_LT(max_rel_error(y, y64, kFloorSum), tol_for(dt)) << "y " << what;
         // backward
@@ -51,7 +51,7 @@ TEST(CudaConv1d, ForwardBackwardMatchCpu) {
         Tensor dx = full ? gpu_channel_slice(Tensor::zeros({c.B, c.D, c.L}, dt)) : gpu_poisoned({c.B, c.D, c.L}, dt);
         if (full) poison(dx);
         Tensor dw = gpu(dw0), db = full ? gpu(db0) : Tensor();
-        cuda::causal_conv1d_backward(xg, gpu(w), bg, ig, silu, full ? gpu_channel_slice(dy) : gpu(dy), dx, dw, db);
+        causal_conv1d_backward(xg, gpu(w), bg, ig, silu, full ? gpu_channel_slice(dy) : gpu(dy), dx, dw, db);
         Tensor dx64 = Tensor::empty({c.B, c.D, c.L}, DType::f64), dw64 = host64(dw0), db64 = full ? host64(db0) : Tensor();
         cpu::causal_conv1d_backward(host64(x), host64(w), b64, i64, silu, host64(dy), dx64, dw64, db64);
         EXPECT_LT(max_rel_error(dx, dx64, kFloorSum), tol_for(dt)) << "dx " << what;
@@ -76,7 +76,7 @@ TEST(CudaConv1d, StepMatchesCpuAndContinuesTheSequence) {
         for (int64_t t = 0; t < steps; ++t) {
           Tensor xt = seq.select(2, t).contiguous();
           Tensor y = gpu_poisoned({B, D}, dt), y64 = Tensor::empty({B, D}, DType::f64);
-          cuda::causal_conv1d_step(st, gpu(xt), gpu(w), gpu(bias), silu, y);
+          causal_conv1d_step(st, gpu(xt), gpu(w), gpu(bias), silu, y);
           cpu::causal_conv1d_step(st64, host64(xt), host64(w), host64(bias), silu, y64);
           const std::string what = std::string(dtype_name(dt)) + " K " + std::to_string(K) + " silu " +
                                    std::to_string(silu) + " step " + std::to_string(t);
@@ -88,11 +88,11 @@ TEST(CudaConv1d, StepMatchesCpuAndContinuesTheSequence) {
         // The steps continue a parallel forward: forward over the steps with init_state = state0 gives the
         // same outputs as the step sequence (checked on the last step against the GPU forward).
         Tensor yf = gpu_poisoned({B, D, steps}, dt);
-        cuda::causal_conv1d_forward(gpu(seq), gpu(w), gpu(bias), K > 1 ? gpu(state0) : Tensor(), silu, yf);
+        causal_conv1d_forward(gpu(seq), gpu(w), gpu(bias), K > 1 ? gpu(state0) : Tensor(), silu, yf);
         Tensor st2 = gpu(state0), y_last;
         for (int64_t t = 0; t < steps; ++t) {
           y_last = gpu_poisoned({B, D}, dt);
-          cuda::causal_conv1d_step(st2, gpu(seq.select(2, t).contiguous()), gpu(w), gpu(bias), silu, y_last);
+          causal_conv1d_step(st2, gpu(seq.select(2, t).contiguous()), gpu(w), gpu(bias), silu, y_last);
         }
         EXPECT_LT(max_rel_error(y_last, yf.select(2, steps - 1), kFloorSum), tol_for(dt)) << "K " << K;
       }

@@ -44,7 +44,7 @@ TEST(CudaCrossEntropy, ForwardBackwardMatchCpu) {
             std::string(dtype_name(dt)) + " R " + std::to_string(c.R) + " V " + std::to_string(c.V) + (strided ? " strided" : "");
         Tensor xg = gpu_logits(x, strided), tg = gpu(tgt);
         Tensor loss = gpu_poisoned({c.R}), lse = gpu_poisoned({c.R}), pred = gpu_poisoned({c.R}, DType::i32);
-        cuda::cross_entropy_forward(xg, tg, kIgnore, loss, lse, pred);
+        cross_entropy_forward(xg, tg, kIgnore, loss, lse, pred);
         Tensor loss64 = Tensor::empty({c.R}, DType::f64), lse64 = Tensor::empty({c.R}, DType::f64);
         Tensor pred_cpu = Tensor::empty({c.R}, DType::i32);
         cpu::cross_entropy_forward(host64(x), tgt, kIgnore, loss64, lse64, pred_cpu);
@@ -55,7 +55,7 @@ TEST(CudaCrossEntropy, ForwardBackwardMatchCpu) {
         const double scale = 1.0 / static_cast<double>(std::max<int64_t>(valid, 1));
         Tensor dx = strided ? gpu_logits(Tensor::zeros({c.R, c.V}, dt), true) : gpu_poisoned({c.R, c.V}, dt);
         if (strided) poison(dx);
-        cuda::cross_entropy_backward(xg, tg, kIgnore, lse, scale, dx);
+        cross_entropy_backward(xg, tg, kIgnore, lse, scale, dx);
         Tensor dx64 = Tensor::empty({c.R, c.V}, DType::f64);
         cpu::cross_entropy_backward(host64(x), tgt, kIgnore, host64(lse), scale, dx64);
         EXPECT_LT(max_rel_error(dx, dx64), tol_for(dt)) << "dlogits " << what;
@@ -68,7 +68,7 @@ TEST(CudaCrossEntropy, InvalidTargetGivesNan) {
   Tensor x = rand_normal({3, 10}, rng);
   Tensor tgt = Tensor::from<int32_t>({2, 10, kIgnore}, {3});
   Tensor loss = gpu_poisoned({3}), lse = gpu_poisoned({3});
-  cuda::cross_entropy_forward(gpu(x), gpu(tgt), kIgnore, loss, lse, Tensor());
+  cross_entropy_forward(gpu(x), gpu(tgt), kIgnore, loss, lse, Tensor());
   Tensor h = loss.to(Device::cpu);
   EXPECT_TRUE(std::isfinite(h.item(0)));
   EXPECT_TRUE(std::isnan(h.item(1)));

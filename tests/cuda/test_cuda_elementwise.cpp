@@ -44,13 +44,13 @@ TEST(CudaActivation, SiluAndSoftplusMatchCpu) {
           Tensor y = poisoned_view(s, dt, strided), dx = poisoned_view(s, dt, strided);
           Tensor y64 = Tensor::empty(s, DType::f64), dx64 = Tensor::empty(s, DType::f64);
           if (which == 0) {
-            cuda::silu_forward(xg, y);
-            cuda::silu_backward(xg, dyg, dx);
+            silu_forward(xg, y);
+            silu_backward(xg, dyg, dx);
             cpu::silu_forward(host64(x), y64);
             cpu::silu_backward(host64(x), host64(dy), dx64);
           } else {
-            cuda::softplus_forward(xg, y);
-            cuda::softplus_backward(xg, dyg, dx);
+            softplus_forward(xg, y);
+            softplus_backward(xg, dyg, dx);
             cpu::softplus_forward(host64(x), y64);
             cpu::softplus_backward(host64(x), host64(dy), dx64);
           }
@@ -72,18 +72,18 @@ TEST(CudaElementwise, AddAxpyScaleMatchCpu) {
         const double tol = tol_for(dt);
         // add: out = a + b (out strided the other way round from a)
         Tensor out = poisoned_view(s, dt, !strided), out64 = Tensor::empty(s, DType::f64);
-        cuda::add(ag, bg, out);
+        add(ag, bg, out);
         cpu::add(host64(a), host64(b), out64);
         EXPECT_LT(max_rel_error(out, out64), tol) << "add " << dtype_name(dt) << shape_str(s);
         // axpy: y += alpha x, in place on a strided y
         const double alpha = -0.37;
         Tensor y64 = host64(b);
-        cuda::axpy(alpha, ag, bg);
+        axpy(alpha, ag, bg);
         cpu::axpy(alpha, host64(a), y64);
         EXPECT_LT(max_rel_error(bg, y64), tol) << "axpy " << dtype_name(dt) << shape_str(s);
         // scale: x *= alpha in place
         Tensor x64 = host64(a);
-        cuda::scale(ag, 1.0 / 3.0);
+        scale(ag, 1.0 / 3.0);
         cpu::scale(x64, 1.0 / 3.0);
         EXPECT_LT(max_rel_error(ag, x64), tol) << "scale " << dtype_name(dt) << shape_str(s);
       }
@@ -96,11 +96,11 @@ TEST(CudaElementwise, CastRoundsLikeCpu) {
     for (bool strided : {false, true}) {
       Tensor x = rand_normal(s, rng, 10.0, DType::f32);
       Tensor b = poisoned_view(s, DType::bf16, strided), b_cpu = Tensor::empty(s, DType::bf16);
-      cuda::cast(to_gpu_view(x, !strided), b);
+      cast(to_gpu_view(x, !strided), b);
       cpu::cast(x, b_cpu);
       EXPECT_EQ(max_rel_error(b, b_cpu), 0.0) << "f32 -> bf16 " << shape_str(s);  // both round to nearest even
       Tensor f = poisoned_view(s, DType::f32, !strided), f_cpu = Tensor::empty(s, DType::f32);
-      cuda::cast(b, f);
+      cast(b, f);
       cpu::cast(b_cpu, f_cpu);
       EXPECT_EQ(max_rel_error(f, f_cpu), 0.0) << "bf16 -> f32 " << shape_str(s);  // exact widening
     }
@@ -114,23 +114,23 @@ TEST(CudaElementwise, SumSquaresAndAllFinite) {
       for (bool strided : {false, true}) {
         Tensor x = rand_normal(s, rng, 2.0, dt);
         Tensor xg = to_gpu_view(x, strided);
-        const double want = cpu::sum_squares(host64(x)), got = cuda::sum_squares(xg);
+        const double want = cpu::sum_squares(host64(x)), got = sum_squares(xg);
         EXPECT_NEAR(got, want, 1e-12 * want) << dtype_name(dt) << shape_str(s);  // both accumulate in double
-        EXPECT_TRUE(cuda::all_finite(xg)) << dtype_name(dt) << shape_str(s);
+        EXPECT_TRUE(all_finite(xg)) << dtype_name(dt) << shape_str(s);
         // One non-finite element anywhere makes it false (NaN and both infinities).
         for (double bad : {std::nan(""), HUGE_VAL, -HUGE_VAL}) {
           Tensor y = x.clone();
           y.set_item(static_cast<int64_t>(rng.below(static_cast<uint64_t>(y.numel()))), bad);
-          EXPECT_FALSE(cuda::all_finite(to_gpu_view(y, strided))) << bad << " " << dtype_name(dt) << shape_str(s);
+          EXPECT_FALSE(all_finite(to_gpu_view(y, strided))) << bad << " " << dtype_name(dt) << shape_str(s);
         }
       }
   // A view that excludes the NaN element is finite (the op respects strides).
   Tensor base = rand_normal({64, 2}, rng);
   base.set_item(1, std::nan(""));  // element (0, 1)
   Tensor g = gpu(base);
-  EXPECT_TRUE(cuda::all_finite(g.select(1, 0)));
-  EXPECT_FALSE(cuda::all_finite(g.select(1, 1)));
-  EXPECT_NEAR(cuda::sum_squares(g.select(1, 0)), cpu::sum_squares(host64(base.select(1, 0))), 1e-9);
+  EXPECT_TRUE(all_finite(g.select(1, 0)));
+  EXPECT_FALSE(all_finite(g.select(1, 1)));
+  EXPECT_NEAR(sum_squares(g.select(1, 0)), cpu::sum_squares(host64(base.select(1, 0))), 1e-9);
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ TEST(CudaEmbedding, ForwardCopiesRows) {
         Shape os = c.ids;
         os.push_back(c.E);
         Tensor out = gpu_poisoned(os, dt), want = Tensor::empty(os, DType::f32);
-        cuda::embedding_forward(gpu(wide).slice(1, 0, c.E), ids_g, out);
+        embedding_forward(gpu(wide).slice(1, 0, c.E), ids_g, out);
         cpu::embedding_forward(w.to(DType::f32), ids, want);  // the CPU takes f32/f64: bf16 widens exactly
         EXPECT_EQ(max_rel_error(out, want), 0.0) << dtype_name(dt) << " V " << c.V << " E " << c.E;
       }
@@ -48,7 +48,7 @@ TEST(CudaEmbedding, BackwardAccumulates) {
       Tensor dout = rand_normal(os, rng, 1.0, dt);
       Tensor dw0 = rand_normal({c.V, c.E}, rng, 1.0, DType::f32);  // an existing gradient: += is checked
       Tensor dw = gpu(dw0), dw64 = host64(dw0);
-      cuda::embedding_backward(gpu(ids), gpu(dout), dw);
+      embedding_backward(gpu(ids), gpu(dout), dw);
       cpu::embedding_backward(ids, host64(dout), dw64);
       EXPECT_LT(max_rel_error(dw, dw64, kFloorReduction), kTolF32) << dtype_name(dt) << " V " << c.V << " E " << c.E;
     }
@@ -60,7 +60,7 @@ TEST(CudaEmbedding, OutOfRangeIdGivesNanRow) {
   Tensor w = rand_normal({10, 16}, rng);
   Tensor ids = Tensor::from<int32_t>({3, 10, -1, 9}, {4});
   Tensor out = gpu_poisoned({4, 16});
-  cuda::embedding_forward(gpu(w), gpu(ids), out);
+  embedding_forward(gpu(w), gpu(ids), out);
   Tensor h = out.to(Device::cpu);
   for (int64_t e = 0; e < 16; ++e) {
     EXPECT_EQ(h.item(0 * 16 + e), w.item(3 * 16 + e));

@@ -94,7 +94,7 @@ double run_case(const GemmCase& g, Rng& rng, double floor, double* rel_l2 = null
   Tensor C0 = rand_uniform(sc, rng, -1, 1, g.dt);
   Tensor Cg = g.beta == 0.0 ? gpu_poisoned(sc, g.dt) : gpu(C0);
   Tensor Ag = gpu(A), Bg = gpu(B);
-  cuda::gemm(view_of(Ag, sa, g.la), g.ta, view_of(Bg, sb, g.lb), g.tb, view_of(Cg, g.c, g.lc), g.alpha, g.beta);
+  gemm(view_of(Ag, sa, g.la), g.ta, view_of(Bg, sb, g.lb), g.tb, view_of(Cg, g.c, g.lc), g.alpha, g.beta);
 
   Tensor Cr = g.beta == 0.0 ? Tensor::zeros(sc, DType::f64) : host64(C0);
   cpu::gemm(view_of(host64(A), sa, g.la), g.ta, view_of(host64(B), sb, g.lb), g.tb, view_of(Cr, g.c, g.lc), g.alpha,
@@ -277,7 +277,7 @@ TEST(CudaGemm, RejectsMismatchedShapes) {
   MS_SKIP_WITHOUT_GPU();
   Tensor A = Tensor::zeros({4, 5}, DType::f32, Device::cuda), B = Tensor::zeros({6, 3}, DType::f32, Device::cuda);
   Tensor C = Tensor::zeros({4, 3}, DType::f32, Device::cuda);
-  EXPECT_THROW(cuda::gemm(A, false, B, false, C, 1.0, 0.0), Error);
+  EXPECT_THROW(gemm(A, false, B, false, C, 1.0, 0.0), Error);
 }
 
 }  // namespace

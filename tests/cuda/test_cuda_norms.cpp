@@ -46,7 +46,7 @@ TEST(CudaRmsNorm, ForwardBackwardMatchCpu) {
           Tensor xg = gpu_rows(x, strided), resg = with_res ? gpu_rows(res, strided) : Tensor();
           Tensor ro = with_res ? poisoned_rows(s, DType::f32, strided) : Tensor();
           Tensor out = poisoned_rows(s, dt, strided), rstd = gpu_poisoned({rows});
-          cuda::rmsnorm_forward(xg, resg, gpu(w), eps, ro, out, rstd);
+          rmsnorm_forward(xg, resg, gpu(w), eps, ro, out, rstd);
           Tensor ro64 = with_res ? Tensor::empty(s, DType::f64) : Tensor(), out64 = Tensor::empty(s, DType::f64);
           Tensor rstd64 = Tensor::empty({rows}, DType::f64);
           cpu::rmsnorm_forward(host64(x), with_res ? host64(res) : Tensor(), host64(w), eps, ro64, out64, rstd64);
@@ -62,7 +62,7 @@ TEST(CudaRmsNorm, ForwardBackwardMatchCpu) {
           Tensor dout = rand_normal(s, rng, 1.0, dt), dres = rand_normal(s, rng, 1.0, DType::f32);
           Tensor dw0 = rand_normal({H}, rng);
           Tensor dx = poisoned_rows(s, with_res ? DType::f32 : dt, strided), dw = gpu(dw0);
-          cuda::rmsnorm_backward(h, gpu(w), rstd, gpu_rows(dout, strided), with_res ? gpu_rows(dres, strided) : Tensor(),
+          rmsnorm_backward(h, gpu(w), rstd, gpu_rows(dout, strided), with_res ? gpu_rows(dres, strided) : Tensor(),
                                  dx, dw);
           Tensor dx64 = Tensor::empty(s, DType::f64), dw64 = host64(dw0);
           cpu::rmsnorm_backward(host64(h), host64(w), host64(rstd), host64(dout), with_res ? host64(dres) : Tensor(),
@@ -88,7 +88,7 @@ TEST(CudaLayerNorm, ForwardBackwardMatchCpu) {
           Tensor bg = with_bias ? gpu(b) : Tensor(), b64 = with_bias ? host64(b) : Tensor();
           Tensor xg = gpu_rows(x, strided);
           Tensor out = poisoned_rows(s, dt, strided), mean = gpu_poisoned({rows}), rstd = gpu_poisoned({rows});
-          cuda::layernorm_forward(xg, gpu(w), bg, eps, out, mean, rstd);
+          layernorm_forward(xg, gpu(w), bg, eps, out, mean, rstd);
           Tensor out64 = Tensor::empty(s, DType::f64), mean64 = Tensor::empty({rows}, DType::f64),
                  rstd64 = Tensor::empty({rows}, DType::f64);
           cpu::layernorm_forward(host64(x), host64(w), b64, eps, out64, mean64, rstd64);
@@ -101,7 +101,7 @@ TEST(CudaLayerNorm, ForwardBackwardMatchCpu) {
           Tensor dout = rand_normal(s, rng, 1.0, dt);
           Tensor dw0 = rand_normal({H}, rng), db0 = rand_normal({H}, rng);
           Tensor dx = poisoned_rows(s, dt, strided), dw = gpu(dw0), db = with_bias ? gpu(db0) : Tensor();
-          cuda::layernorm_backward(xg, gpu(w), mean, rstd, gpu_rows(dout, strided), dx, dw, db);
+          layernorm_backward(xg, gpu(w), mean, rstd, gpu_rows(dout, strided), dx, dw, db);
           Tensor dx64 = Tensor::empty(s, DType::f64), dw64 = host64(dw0), db64 = with_bias ? host64(db0) : Tensor();
           cpu::layernorm_backward(host64(x), host64(w), host64(mean), host64(rstd), host64(dout), dx64, dw64, db64);
           EXPECT_LT(max_rel_error(dx, dx64, kFloorSum), tol_for(dt)) << "dx " << what;

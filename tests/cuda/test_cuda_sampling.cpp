@@ -39,7 +39,7 @@ void compare(const Tensor& logits_cpu_f32, const Tensor& logits_gpu, const std::
     for (uint64_t step : {0ull, 1ull, 12345ull}) {
       const uint64_t seed = 17 + step;
       Tensor tg = gpu_poisoned({B}, DType::i32), tc = Tensor::empty({B}, DType::i32);
-      cuda::sample_tokens(logits_gpu, p, seed, step, tg);
+      sample_tokens(logits_gpu, p, seed, step, tg);
       cpu::sample_tokens(logits_cpu_f32, p, seed, step, tc);
       Tensor th = tg.to(Device::cpu);
       int64_t mismatches = 0;
@@ -89,7 +89,7 @@ TEST(CudaSampling, StridedRowsAndArguments) {
   Tensor x = wide.slice(1, 7, 7 + 256);
   compare(x.contiguous(), gpu(wide).slice(1, 7, 7 + 256), "strided rows");
   Tensor t = Tensor::empty({3}, DType::i32, Device::cuda);
-  EXPECT_THROW(cuda::sample_tokens(gpu(x), SamplingParams{}, 0, 0, t), Error);  // tokens has the wrong length
+  EXPECT_THROW(sample_tokens(gpu(x), SamplingParams{}, 0, 0, t), Error);  // tokens has the wrong length
 }
 
 }  // namespace
