@@ -153,11 +153,11 @@ void check_like(const char* op, const char* arg, const Tensor& t, const Tensor& 
   check_inner_contiguous(op, arg, t);
 }
 
-// rstd: f32, one value per row, contiguous.
+// rstd: f32 (rows), contiguous.
 void check_rstd(const char* op, const Tensor& rstd, int64_t rows) {
+  check_shape(op, "rstd", rstd, {rows});
   check_dtype(op, "rstd", rstd, DType::f32);
-  MS_CHECK(rstd.numel() == rows && rstd.is_contiguous(), op, ": 'rstd' must be contiguous with one value per row (",
-           rows, "), got ", rstd.describe());
+  MS_CHECK(rstd.is_contiguous(), op, ": 'rstd' must be contiguous, got ", rstd.describe());
 }
 
 void check_weight(const char* op, const char* arg, const Tensor& w, int64_t H) {
@@ -178,6 +178,9 @@ void rmsnorm_forward(const Tensor& x, const Tensor& residual, const Tensor& weig
   check_inner_contiguous(op, "x", x);
   check_cuda(op, {&x, &residual, &weight, &residual_out, &out, &rstd});
   const int64_t H = x.size(-1), rows = row_count(x);
+  MS_CHECK(!residual.defined() || residual_out.defined(), op,
+           ": residual_out must be given when residual is (it receives x + residual)");
+  MS_CHECK(eps >= 0, op, ": eps must be >= 0, got ", eps);
   RmsFwdArgs a{};
   a.x = fptr(op, "x", x);
   if (residual.defined()) {
@@ -190,7 +193,7 @@ void rmsnorm_forward(const Tensor& x, const Tensor& residual, const Tensor& weig
   }
   check_like(op, "out", out, x);
   check_weight(op, "weight", weight, H);
-  if (rstd.defined()) check_rstd(op, rstd, rows);
+  check_rstd(op, rstd, rows);
   a.res = fptr(op, "residual", residual);
   a.res_out = fptr(op, "residual_out", residual_out);
   a.out = fptr(op, "out", out);
