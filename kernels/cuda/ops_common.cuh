@@ -139,20 +139,6 @@ struct SumOp {
   __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
 };
 
-// Running (max, sum of exp(x - max)) for a one-pass log-sum-exp.
-struct LseAcc {
-  float m, s;
-};
-__device__ __forceinline__ LseAcc lse_combine(LseAcc a, LseAcc b) {
-  // Symmetric in a and b so that the butterfly gives every lane the same bits.
-  if (a.m < b.m || (a.m == b.m && a.s < b.s)) { LseAcc t = a; a = b; b = t; }
-  if (b.m == -INFINITY) return a;  // also covers a.m == -inf (then both are empty)
-  return LseAcc{a.m, a.s + b.s * __expf(b.m - a.m)};
-}
-struct LseOp {
-  __device__ __forceinline__ LseAcc operator()(LseAcc a, LseAcc b) const { return lse_combine(a, b); }
-};
-
 // Arg-max with the lowest index winning ties; NaN values never win.
 struct ArgMax {
   float v;
