@@ -34,6 +34,7 @@ struct ConvArgs {
   int64_t B, D, L;
   int K;
   bool silu;
+  bool vec;        // whole tiles move as 16-byte vectors (rows 16-byte aligned, see vec_rows)
   float* partial;  // backward: (D, gridDim.x, K + 1), or nullptr
 };
 
@@ -45,36 +46,55 @@ __device__ __forceinline__ float load_xx(const ConvArgs& a, int64_t b, int64_t d
   return a.init.ld(b * a.sib + d * a.sid + (a.K - 1 + p));
 }
 
-template <int KMAX>
+// Loads positions t0 ... t0 + 7 of x into v: one or two 16-byte loads when the tile is whole and rows are
+// aligned (a.vec), element by element otherwise.
+__device__ __forceinline__ void load_tile(const ConvArgs& a, int64_t b, int64_t d, int64_t t0, float* v) {
+  if (a.vec && t0 + kTile <= a.L) {
+    a.x.ld8(b * a.sxb + d * a.sxd + t0, v);
+  } else {
+#pragma unroll
+    for (int j = 0; j < kTile; ++j) v[j] = load_xx(a, b, d, t0 + j);
+  }
+}
+
+// Stores v[0..8) at positions t0 ... of a row of `out` (positions >= L dropped).
+__device__ __forceinline__ void store_tile(const ConvArgs& a, FPtr out, int64_t row, int64_t t0, const float* v) {
+  if (a.vec && t0 + kTile <= a.L) {
+    out.st8(row + t0, v);
+  } else {
+#pragma unroll
+    for (int j = 0; j < kTile; ++j)
+      if (t0 + j < a.L) out.st(row + t0 + j, v[j]);
+  }
+}
+
+// K is the kernel width (a template parameter, so every register index is a compile-time constant).
+template <int K>
 __global__ void __launch_bounds__(kThreads) conv1d_forward_kernel(ConvArgs a) {
   const int64_t d = blockIdx.y;
-  float w[KMAX];
+  float w[K];
 #pragma unroll
-  for (int k = 0; k < KMAX; ++k) w[k] = k < a.K ? a.w[d * a.swd + k * a.swk] : 0.0f;
+  for (int k = 0; k < K; ++k) w[k] = a.w[d * a.swd + k * a.swk];
   const float bias = a.bias ? a.bias[d * a.sbd] : 0.0f;
   const int64_t tiles = (a.L + kTile - 1) / kTile, items = a.B * tiles;
   for (int64_t it = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; it < items;
        it += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t b = it / tiles, t0 = (it % tiles) * kTile;
-    // Window slot j holds position t0 - (K-1) + j (slots past kTile + K - 2 unused), so every register
-    // index below is a compile-time constant.
-    float xx[kTile + KMAX - 1];
+    // Window slot j holds position t0 - (K-1) + j: the K-1 inputs before the tile, then the tile.
+    float xx[kTile + K - 1];
 #pragma unroll
-    for (int j = 0; j < kTile + KMAX - 1; ++j)
-      xx[j] = j < kTile + a.K - 1 ? load_xx(a, b, d, t0 - (a.K - 1) + j) : 0.0f;
-    const int64_t yrow = b * a.syb + d * a.syd;
+    for (int j = 0; j < K - 1; ++j) xx[j] = load_xx(a, b, d, t0 - (K - 1) + j);
+    load_tile(a, b, d, t0, xx + (K - 1));
+    float y[kTile];
 #pragma unroll
     for (int i = 0; i < kTile; ++i) {
-      const int64_t t = t0 + i;
-      if (t < a.L) {
-        // y[t] = bias + sum_{k<K} w[k] * xx[t - (K-1) + k]; position t - (K-1) + k is slot i + k.
-        float acc = bias;
+      // y[t] = bias + sum_k w[k] * xx[t - (K-1) + k]; position t0 + i - (K-1) + k is slot i + k.
+      float acc = bias;
 #pragma unroll
-        for (int k = 0; k < KMAX; ++k)
-          if (k < a.K) acc += w[k] * xx[i + k];
-        a.y.st(yrow + t, a.silu ? acc * sigmoidf_(acc) : acc);
-      }
+      for (int k = 0; k < K; ++k) acc += w[k] * xx[i + k];
+      y[i] = a.silu ? acc * sigmoidf_(acc) : acc;
     }
+    store_tile(a, a.y, b * a.syb + d * a.syd, t0, y);
   }
 }
 
@@ -91,76 +111,74 @@ struct FloatsSum {
   }
 };
 
-template <int KMAX>
+template <int K>
 __global__ void __launch_bounds__(kThreads) conv1d_backward_kernel(ConvArgs a) {
-  __shared__ Floats<KMAX + 1> scratch[kThreads / 32];
+  __shared__ Floats<K + 1> scratch[kThreads / 32];
   const int64_t d = blockIdx.y;
-  float w[KMAX];
+  float w[K];
 #pragma unroll
-  for (int k = 0; k < KMAX; ++k) w[k] = k < a.K ? a.w[d * a.swd + k * a.swk] : 0.0f;
-  // wr[k] = w[K-1-k]: dx[t] = sum_k w[k] g[t + K-1-k] = sum_k wr[k] g[t + k].
-  float wr[KMAX];
-#pragma unroll
-  for (int k = 0; k < KMAX; ++k) wr[k] = k < a.K ? a.w[d * a.swd + (a.K - 1 - k) * a.swk] : 0.0f;
+  for (int k = 0; k < K; ++k) w[k] = a.w[d * a.swd + k * a.swk];
   const float bias = a.bias ? a.bias[d * a.sbd] : 0.0f;
-  Floats<KMAX + 1> acc;  // dweight[0..K), dbias at [KMAX]
+  Floats<K + 1> acc;  // dweight[0..K), dbias at [K]
 #pragma unroll
-  for (int k = 0; k <= KMAX; ++k) acc.v[k] = 0.0f;
+  for (int k = 0; k <= K; ++k) acc.v[k] = 0.0f;
 
   const int64_t tiles = (a.L + kTile - 1) / kTile, items = a.B * tiles;
-  constexpr int kWin = kTile + 2 * (KMAX - 1);  // slot j: position t0 - (K-1) + j, j < kTile + 2 (K-1)
-  constexpr int kG = kTile + KMAX - 1;          // slot s: g at position t0 + s, s < kTile + K - 1
   for (int64_t it = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; it < items;
        it += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t b = it / tiles, t0 = (it % tiles) * kTile;
-    float xx[kWin];
+    // Window slot j: position t0 - (K-1) + j, for the tile and K-1 positions on either side (the
+    // pre-activations of the K-1 positions after the tile feed this tile's dx).
+    float xx[kTile + 2 * (K - 1)];
 #pragma unroll
-    for (int j = 0; j < kWin; ++j)
-      xx[j] = j < kTile + 2 * (a.K - 1) ? load_xx(a, b, d, t0 - (a.K - 1) + j) : 0.0f;
+    for (int j = 0; j < K - 1; ++j) xx[j] = load_xx(a, b, d, t0 - (K - 1) + j);
+    load_tile(a, b, d, t0, xx + (K - 1));
+#pragma unroll
+    for (int j = 0; j < K - 1; ++j) xx[kTile + K - 1 + j] = load_xx(a, b, d, t0 + kTile + j);
+    // dy on the tile and the K-1 positions after it (zero past L).
     const int64_t dyrow = b * a.sdyb + d * a.sdyd;
-    float g[kG];
+    float g[kTile + K - 1];
+    if (a.vec && t0 + kTile <= a.L) {
+      a.dy.ld8(dyrow + t0, g);
+    } else {
 #pragma unroll
-    for (int s = 0; s < kG; ++s) {
-      const int64_t t = t0 + s;
-      g[s] = 0.0f;
-      if (s < kTile + a.K - 1 && t < a.L) {
-        // pre[t] = bias + sum_k w[k] * xx[t - (K-1) + k]; position t - (K-1) + k is slot s + k.
+      for (int s = 0; s < kTile; ++s) g[s] = t0 + s < a.L ? a.dy.ld(dyrow + t0 + s) : 0.0f;
+    }
+#pragma unroll
+    for (int s = kTile; s < kTile + K - 1; ++s) g[s] = t0 + s < a.L ? a.dy.ld(dyrow + t0 + s) : 0.0f;
+    // g = dy * act'(pre), pre recomputed: pre[t0 + s] = bias + sum_k w[k] * xx[s + k].
+#pragma unroll
+    for (int s = 0; s < kTile + K - 1; ++s) {
+      if (a.silu) {
         float pre = bias;
 #pragma unroll
-        for (int k = 0; k < KMAX; ++k)
-          if (k < a.K) pre += w[k] * xx[s + k];
-        float grad = 1.0f;
-        if (a.silu) {
-          const float sg = sigmoidf_(pre);
-          grad = sg * (1.0f + pre * (1.0f - sg));
-        }
-        g[s] = a.dy.ld(dyrow + t) * grad;
+        for (int k = 0; k < K; ++k) pre += w[k] * xx[s + k];
+        const float sg = sigmoidf_(pre);
+        g[s] *= sg * (1.0f + pre * (1.0f - sg));
       }
     }
-    const int64_t dxrow = b * a.syb + d * a.syd;
+    // dx[t] = sum_k w[k] g[t + K-1 - k]  (y[t'] reads x[t] with weight k when t' = t + K-1 - k).
+    float dx[kTile];
 #pragma unroll
     for (int i = 0; i < kTile; ++i) {
-      const int64_t t = t0 + i;
-      if (t < a.L) {
-        float dxv = 0.0f;
+      float v = 0.0f;
 #pragma unroll
-        for (int k = 0; k < KMAX; ++k)
-          if (k < a.K) dxv += wr[k] * g[i + k];
-        a.y.st(dxrow + t, dxv);
-        // Parameter gradients from the positions this thread owns: dw[k] += g[t] * xx[t - (K-1) + k].
+      for (int k = 0; k < K; ++k) v += w[k] * g[i + K - 1 - k];
+      dx[i] = v;
+      // Parameter gradients from the positions this thread owns (g is zero past L):
+      // dw[k] += g[t] * xx[t - (K-1) + k], db += g[t].
 #pragma unroll
-        for (int k = 0; k < KMAX; ++k)
-          if (k < a.K) acc.v[k] += g[i] * xx[i + k];
-        acc.v[KMAX] += g[i];
-      }
+      for (int k = 0; k < K; ++k) acc.v[k] += g[i] * xx[i + k];
+      acc.v[K] += g[i];
     }
+    store_tile(a, a.y, b * a.syb + d * a.syd, t0, dx);
   }
   if (!a.partial) return;  // uniform across the block
-  acc = group_allreduce(acc, FloatsSum<KMAX + 1>{}, blockDim.x, scratch);
+  acc = group_allreduce(acc, FloatsSum<K + 1>{}, blockDim.x, scratch);
   if (threadIdx.x == 0) {
-    float* out = a.partial + (d * gridDim.x + blockIdx.x) * (a.K + 1);
-    for (int k = 0; k < a.K; ++k) out[k] = acc.v[k];
-    out[a.K] = acc.v[KMAX];
+    float* out = a.partial + (d * gridDim.x + blockIdx.x) * (K + 1);
+#pragma unroll
+    for (int k = 0; k <= K; ++k) out[k] = acc.v[k];
   }
 }
 
@@ -271,6 +289,29 @@ int chunks_per_channel(const Dims& n) {
   return static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(std::min<int64_t>(want, (items + kThreads - 1) / kThreads), 65535)));
 }
 
+// Rows of a (B, D, L) tensor start on 16-byte boundaries (so whole 8-position tiles are 16-byte aligned).
+bool vec_rows(const Tensor& t) {
+  if (!t.defined()) return true;
+  return reinterpret_cast<uintptr_t>(t.raw()) % 16 == 0 && (t.size(0) <= 1 || t.stride(0) % 8 == 0) &&
+         (t.size(1) <= 1 || t.stride(1) % 8 == 0);
+}
+
+// Kernel width as a compile-time constant, 1 <= K <= kMaxK.
+#define MS_K_DISPATCH(k, KC, ...)                        \
+  do {                                                   \
+    switch (k) {                                         \
+      case 1: { constexpr int KC = 1; __VA_ARGS__; break; } \
+      case 2: { constexpr int KC = 2; __VA_ARGS__; break; } \
+      case 3: { constexpr int KC = 3; __VA_ARGS__; break; } \
+      case 4: { constexpr int KC = 4; __VA_ARGS__; break; } \
+      case 5: { constexpr int KC = 5; __VA_ARGS__; break; } \
+      case 6: { constexpr int KC = 6; __VA_ARGS__; break; } \
+      case 7: { constexpr int KC = 7; __VA_ARGS__; break; } \
+      default: { constexpr int KC = 8; __VA_ARGS__; break; } \
+    }                                                    \
+  } while (0)
+
+// The step kernel keeps K a run-time value (one thread per (b, d); registers sized for KMAX).
 #define MS_KMAX_DISPATCH(K, KMAX, ...)            \
   do {                                            \
     if ((K) <= 4) { constexpr int KMAX = 4; __VA_ARGS__; } \
@@ -288,8 +329,9 @@ void causal_conv1d_forward(const Tensor& x, const Tensor& weight, const Tensor& 
   check_inner_contiguous(op, "y", y);
   ConvArgs a = make_args(op, n, x, weight, bias, init_state, silu, y, "y");
   if (n.B * n.D * n.L == 0) return;
+  a.vec = vec_rows(x) && vec_rows(y);
   const dim3 grid(chunks_per_channel(n), static_cast<unsigned>(n.D));
-  MS_KMAX_DISPATCH(n.K, KMAX, conv1d_forward_kernel<KMAX><<<grid, kThreads, 0, stream()>>>(a));
+  MS_K_DISPATCH(n.K, KC, conv1d_forward_kernel<KC><<<grid, kThreads, 0, stream()>>>(a));
   MS_CUDA_CHECK_LAUNCH();
 }
 
@@ -315,6 +357,7 @@ void causal_conv1d_backward(const Tensor& x, const Tensor& weight, const Tensor&
   a.sdyb = dy.stride(0);
   a.sdyd = dy.stride(1);
   if (n.B * n.D * n.L == 0) return;
+  a.vec = vec_rows(x) && vec_rows(dy) && vec_rows(dx);
   const int chunks = chunks_per_channel(n);
   Tensor ws;
   if (dweight.defined() || dbias.defined()) {
@@ -322,7 +365,7 @@ void causal_conv1d_backward(const Tensor& x, const Tensor& weight, const Tensor&
     a.partial = static_cast<float*>(ws.raw());
   }
   const dim3 grid(chunks, static_cast<unsigned>(n.D));
-  MS_KMAX_DISPATCH(n.K, KMAX, conv1d_backward_kernel<KMAX><<<grid, kThreads, 0, stream()>>>(a));
+  MS_K_DISPATCH(n.K, KC, conv1d_backward_kernel<KC><<<grid, kThreads, 0, stream()>>>(a));
   MS_CUDA_CHECK_LAUNCH();
   if (a.partial) {
     const int64_t work = n.D * (n.K + 1);
