@@ -1,5 +1,5 @@
 // CUDA causal depthwise conv1d (+ SiLU): forward, backward and step against the CPU twin in f64. Lengths
-// 1 ... 4095 (tiles of 8 partly filled), kernel widths 1 ... 6 (both compiled variants), x as a channel slice
+// 1 ... 4095 (tiles of 8 partly filled; aligned rows take the vector path), kernel widths 1 ... 6, x as a channel slice
 // of a wider (in_proj-like) buffer, with and without bias and initial state, f32 and bf16 activations,
 // weight/bias gradients accumulating into non-zero buffers; NaN-poisoned outputs.
 #include "kernels/conv1d.h"
@@ -13,7 +13,9 @@ using namespace ms::test;
 struct ConvCase {
   int64_t B, D, L, K;
 };
-const ConvCase kCases[] = {{1, 3, 1, 4}, {2, 5, 3, 4}, {2, 64, 4095, 4}, {3, 7, 17, 2}, {1, 9, 100, 1}, {2, 6, 37, 6}};
+// L = 1024 and 200 (multiples of 8, aligned rows) take the 16-byte tile path; the others the scalar one.
+const ConvCase kCases[] = {{1, 3, 1, 4},  {2, 5, 3, 4},   {2, 64, 4095, 4}, {2, 16, 1024, 4},
+                           {3, 7, 17, 2}, {1, 9, 100, 1}, {2, 6, 37, 6},    {2, 5, 200, 3}};
 
 // x (B, D, L) as channels [D, 2D) of a (B, 2D, L) buffer on the GPU, like a slice of in_proj's output.
 Tensor gpu_channel_slice(const Tensor& x) {
