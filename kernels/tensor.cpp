@@ -243,6 +243,40 @@ Tensor Tensor::unsqueeze(int dim) const {
   return t;
 }
 
+Tensor Tensor::unflatten(int dim, const Shape& sizes) const {
+  const int d = norm_dim(dim, ndim());
+  MS_CHECK(!sizes.empty(), "unflatten(", dim, ", {}) of ", describe());
+  Shape s = sizes;
+  int64_t known = 1;
+  int infer = -1;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == -1) {
+      MS_CHECK(infer < 0, "unflatten(): more than one -1 in ", shape_str(sizes));
+      infer = static_cast<int>(i);
+    } else {
+      known *= s[i];
+    }
+  }
+  if (infer >= 0) {
+    MS_CHECK(known > 0 && shape_[d] % known == 0, "unflatten(): cannot split ", shape_[d], " into ", shape_str(sizes));
+    s[infer] = shape_[d] / known;
+  }
+  MS_CHECK(shape_numel(s) == shape_[d], "unflatten(): ", shape_str(s), " does not split dimension ", d, " of ",
+           describe());
+  Tensor t = *this;
+  Shape st(s.size());
+  int64_t stride = strides_[d];
+  for (size_t i = s.size(); i-- > 0;) {
+    st[i] = stride;
+    stride *= s[i];
+  }
+  t.shape_.erase(t.shape_.begin() + d);
+  t.strides_.erase(t.strides_.begin() + d);
+  t.shape_.insert(t.shape_.begin() + d, s.begin(), s.end());
+  t.strides_.insert(t.strides_.begin() + d, st.begin(), st.end());
+  return t;
+}
+
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
   Tensor t = empty(shape_, dtype_, device_);

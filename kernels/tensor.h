@@ -101,6 +101,9 @@ class Tensor {
   Tensor select(int dim, int64_t index) const;  // removes dim
   Tensor transpose(int a, int b) const;
   Tensor unsqueeze(int dim) const;
+  // Splits dimension `dim` into `sizes` (their product must equal its extent; one may be -1). Works for any
+  // stride of that dimension, so a row slice of a larger matrix can be reshaped without a copy.
+  Tensor unflatten(int dim, const Shape& sizes) const;
 
   // ---- copies (methods that write data are const: a Tensor is a handle, like a pointer) ----
   Tensor contiguous() const;

@@ -1,0 +1,160 @@
+// The subcommand table: name, summary, --help text, accepted flags, handler. A pipeline lands by
+// replacing its `not_implemented` handler with a function that loads the config
+// (ms::cfg::load<Cfg>(args.config, args.sets)) and calls into pipelines/; setting `config_keys` lists the
+// config's keys in --help.
+#include "apps/cli.h"
+
+namespace ms::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table = {
+      {"pretrain", "Train a Mamba language model on DNA or audio tokens (next-token prediction)",
+       "mambaseq pretrain -c FILE [--set KEY=VALUE]... [--resume] [--ckpt PATH] [--out DIR]",
+       R"(Trains a model from scratch, or continues a run, on the data named in the config: DNA from FASTA
+files (tokens A C G T N) or audio from WAV/FLAC files (8-bit mu-law or linear tokens). The config's
+sections give the model ([model]: MambaLM or Mamba-UNet, width, depth, real or complex SSM), the
+optimizer and schedule ([train]: steps, learning rate, batch size, seed, checkpoint interval) and the
+data ([data]: files, window lengths, splits).
+
+Every few steps a row {"step", "split": "train", "loss", "tokens_per_s", "lr"} is appended to
+runs/<name>/metrics.jsonl; held-out evaluations add rows with split "valid" (loss and bits per token).
+The resolved config is saved as runs/<name>/config.toml. Checkpoints go to runs/<name>/last.h5, plus
+step_<N>.h5 copies at the configured interval; they hold the parameters, the AdamW moments, the step,
+the random-number state, the data cursor and the config.
+
+--resume continues from runs/<name>/last.h5 (or --ckpt PATH): the data order, learning-rate schedule and
+random numbers continue where they stopped, so the losses equal those of an uninterrupted run. Without
+--resume, --ckpt PATH initializes the weights from a checkpoint and starts a new run at step 0.
+
+Examples:
+    mambaseq pretrain -c configs/dna_pretrain.toml
+    mambaseq pretrain -c configs/dna_pretrain.toml --set train.steps=200 --set model.d_model=64
+    mambaseq pretrain -c configs/dna_pretrain.toml --resume)",
+       kAllCommon, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+
+      {"finetune", "Fine-tune a classifier (e.g. species from DNA segments) on a pretrained backbone",
+       "mambaseq finetune -c FILE [--set KEY=VALUE]... [--ckpt PATH] [--resume] [--out DIR]",
+       R"(Trains a classification head (mean or last-token pooling) on top of a Mamba backbone: one class
+per FASTA file (species, strains) or per label of an audio set (spoken digits). Samples are random
+contiguous segments of the configured length; training and test segments come from disjoint regions
+(held-out contigs or ranges named in the config), so no test base was seen in training.
+
+--ckpt PATH loads a pretrained backbone (the head starts fresh); without it the model trains from
+scratch. --resume continues an interrupted fine-tuning run from runs/<name>/last.h5.
+
+Writes metrics.jsonl rows with loss and accuracy for the train and test splits, and at the end the
+per-class accuracy and the confusion matrix into the run folder, next to config.toml and checkpoints.
+
+Examples:
+    mambaseq finetune -c configs/species_classify.toml --ckpt runs/dna/last.h5
+    mambaseq finetune -c configs/species_classify.toml --set data.length=4096)",
+       kAllCommon, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+
+      {"generate", "Sample sequences from a trained model (audio to WAV files)",
+       "mambaseq generate -c FILE --ckpt PATH [--set KEY=VALUE]... [--out DIR]",
+       R"(Generates sequences autoregressively in recurrent (step) mode, in constant time and memory per
+token: batched sampling with temperature, top-k and top-p from the config's [sample] section,
+unconditionally or continuing a prompt (a WAV file for audio models, a sequence for DNA models).
+
+Audio models write one 16-bit WAV file per sample, with a spectrogram PNG, into the output folder;
+DNA models write FASTA. A report with the sampling speed (tokens/s) is printed at the end.
+
+--ckpt names the trained model; its config (saved in the checkpoint) gives the model shape, and the
+file given with -c supplies the sampling settings.
+
+Examples:
+    mambaseq generate -c configs/piano_generate.toml --ckpt runs/piano/last.h5
+    mambaseq generate -c configs/piano_generate.toml --ckpt runs/piano/last.h5 --set sample.temperature=0.9)",
+       kConfig | kSet | kCkpt | kOut, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+
+      {"eval", "Evaluate a checkpoint on held-out data (loss, bits per token, accuracy)",
+       "mambaseq eval -c FILE --ckpt PATH [--set KEY=VALUE]... [--out DIR]",
+       R"(Loads the checkpoint given with --ckpt and evaluates it on the held-out split of the config's data:
+cross-entropy loss, bits per token (per base for DNA, per sample for audio) and, for classifiers and the
+synthetic tasks, accuracy (at each evaluation length for the synthetic tasks). Long sequences are
+evaluated in chunks or in step mode so memory stays bounded.
+
+Results are printed and appended to metrics.jsonl with split "test". A checkpoint whose parameter
+shapes differ from the config's model is refused with a message naming the first mismatching tensor.
+
+Example:
+    mambaseq eval -c configs/dna_pretrain.toml --ckpt runs/dna/last.h5)",
+       kConfig | kSet | kCkpt | kOut, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+
+      {"run", "Run several stages (pretrain, finetune, eval, ...) scripted in one TOML file",
+       "mambaseq run FILE [--set KEY=VALUE]... [--out DIR]",
+       R"(Runs the stages listed in a pipeline file, in order, each as if its command had been typed:
+    [[stage]]
+    command = "pretrain"
+    config = "configs/dna_pretrain.toml"
+    set = ["train.steps=2000"]
+A stage may use the checkpoint of an earlier one (for example finetune from the pretraining run's
+last.h5). The run stops at the first stage that fails, with that stage's error. --set applies to every
+stage's config.
+
+Example:
+    mambaseq run pipelines/full_dna.toml)",
+       kSet | kOut, 1, 1, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+
+      {"bench", "Measure speed and memory of the hot paths (scan, model, generate, io)",
+       "mambaseq bench scan|model|generate|io [--set KEY=VALUE]... [--out DIR]",
+       R"(Times one part of the toolkit and prints a table last:
+    scan      selective scan forward and backward at the reference shapes (D=1024, N=16,
+              L = 2^10 ... 2^20, B = 2^20 / L): ms, achieved GB/s and the fraction of the memory-bandwidth
+              floor, per dtype
+    model     a training step of a MambaLM: tokens/s and peak memory
+    generate  step-mode sampling at batch 1, 64 and 1024: tokens/s
+    io        FASTA and audio loading into token windows: bases (samples) per second
+With --out DIR the table is also written as DIR/bench.jsonl.
+
+Example:
+    mambaseq bench scan)",
+       kSet | kOut, 1, 1, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+
+      {"synth", "Train and evaluate the synthetic tasks (Selective Copying, Induction Heads)",
+       "mambaseq synth -c FILE [--set KEY=VALUE]... [--resume] [--ckpt PATH] [--out DIR]",
+       R"(The synthetic tasks of the Mamba paper. Selective Copying: 16 tokens from a vocabulary of 16 are
+scattered over a long sequence of noise and must be recalled in order. Induction Heads: after a special
+token, recall the token that followed its previous occurrence; trained at length 256 and evaluated at
+lengths 2^6 ... 2^20 (in step mode or chunked, so memory stays bounded).
+
+Rows in metrics.jsonl carry loss and accuracy for training, and accuracy with the sequence length
+("length") for each evaluation length. Checkpoints and --resume work as for pretrain.
+
+Examples:
+    mambaseq synth -c configs/induction_heads.toml
+    mambaseq synth -c configs/selective_copying.toml --set train.steps=2000)",
+       kAllCommon, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+
+      {"data", "Inspect data as the loaders see it (FASTA regions, audio tokens)",
+       "mambaseq data fetch FASTA REGION... | data tokens AUDIO [--mulaw|--linear] | data detokenize TOKENS WAV",
+       R"(Prints data the way the training loaders read it, so users and tests can check it:
+    fetch FASTA REGION...        the sequence of each region (chr:start-end, 1-based inclusive, as
+                                 samtools faidx), from plain, gzip or bgzip FASTA (an index is built
+                                 when missing)
+    tokens AUDIO                 the token stream of an audio file, one integer per line (8-bit mu-law by
+                                 default, or linear with --linear)
+    detokenize TOKENS WAV        turns a token file (one integer per line) back into a 16 kHz WAV file
+
+Examples:
+    mambaseq data fetch genome.fa.gz chr1:1000-1100
+    mambaseq data tokens piano.wav --mulaw | head)",
+       0, 1, -1,
+       {{"--mulaw", nullptr, "8-bit mu-law tokens (mu = 255; the default)"},
+        {"--linear", nullptr, "8-bit linear tokens"}},
+       [](const Args& a) -> int { not_implemented(a); }, {}},
+
+      {"demo", "Train a small model on a built-in task and show its loss falling (no data needed)",
+       "mambaseq demo [--set KEY=VALUE]... [--out DIR]",
+       R"(A short end-to-end run that needs no data files: trains a small Mamba model on the Induction Heads
+task on the CPU and reports its accuracy, writing a normal run folder (config.toml, metrics.jsonl,
+checkpoints) under runs/demo (or --out DIR). --set changes its config like any other command's.
+
+Example:
+    mambaseq demo --set train.steps=100)",
+       kSet | kOut, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+  };
+  return table;
+}
+
+}  // namespace ms::cli

@@ -1,0 +1,269 @@
+#include "model/mamba_lm.h"
+
+#include <cmath>
+#include <string>
+
+#include "kernels/cross_entropy.h"
+#include "kernels/embedding.h"
+#include "kernels/gemm.h"
+#include "kernels/loss_stats.h"
+#include "kernels/rmsnorm.h"
+#include "model/init.h"
+
+namespace ms {
+
+static DType residual_dtype(DType act) { return act == DType::f64 ? DType::f64 : DType::f32; }
+
+MambaLM make_mamba_lm(const MambaConfig& cfg, DType dtype, Device device) {
+  cfg.validate();
+  MS_CHECK(dtype == DType::f32 || dtype == DType::f64, "make_mamba_lm: dtype must be f32 or f64, got ",
+           dtype_name(dtype));
+  MambaLM m;
+  m.cfg = cfg;
+  m.dims = BlockDims::from(cfg);
+  ParamStore& s = m.params;
+  m.embedding = s.add("backbone.embedding.weight", {cfg.padded_vocab_size(), cfg.d_model}, dtype, device, true);
+  Rng r = param_rng(cfg.seed, "backbone.embedding.weight");
+  init_normal(s.value(m.embedding), r, 0.02);
+  const double out_scale = 1.0 / std::sqrt(static_cast<double>(cfg.n_layer));
+  for (int64_t i = 0; i < cfg.n_layer; ++i) {
+    const std::string prefix = "backbone.layers." + std::to_string(i);
+    LayerIds l;
+    l.mixer = add_mamba_block_params(s, prefix + ".mixer", m.dims, cfg, out_scale, dtype, device);
+    l.norm = s.add(prefix + ".norm.weight", {cfg.d_model}, dtype, device, false);
+    s.value(l.norm).fill_(1.0);
+    m.layers.push_back(l);
+  }
+  m.norm_f = s.add("backbone.norm_f.weight", {cfg.d_model}, dtype, device, false);
+  s.value(m.norm_f).fill_(1.0);
+  s.add_alias("lm_head.weight", "backbone.embedding.weight");
+  return m;
+}
+
+BackboneState make_backbone_state(const MambaLM& model, int64_t batch) {
+  MS_CHECK(batch > 0, "make_backbone_state: batch ", batch, " must be positive");
+  BackboneState st;
+  st.batch = batch;
+  for (size_t i = 0; i < model.layers.size(); ++i)
+    st.layers.push_back(make_block_state(model.dims, batch, model.dtype(), model.device()));
+  return st;
+}
+
+static void check_ids(const char* op, const MambaLM& model, const Tensor& ids) {
+  check_defined(op, "ids", ids);
+  MS_CHECK(ids.ndim() == 2 && ids.size(1) > 0, op, ": ids must be (B, L) with L > 0, got ", ids.describe());
+  check_dtype(op, "ids", ids, DType::i32);
+  MS_CHECK(ids.is_contiguous(), op, ": ids must be contiguous, got ", ids.describe());
+  MS_CHECK(ids.device() == model.device(), op, ": ids on ", device_name(ids.device()), ", model on ",
+           device_name(model.device()));
+}
+
+Tensor backbone_forward(const MambaLM& model, const Tensor& ids, BackboneSaved* saved, BackboneState* state) {
+  check_ids("backbone_forward", model, ids);
+  const int64_t Bsz = ids.size(0), L = ids.size(1), dm = model.cfg.d_model, rows = Bsz * L;
+  const DType dt = model.dtype(), rdt = residual_dtype(dt);
+  const Device dev = model.device();
+  const ParamStore& s = model.params;
+  if (state) {
+    MS_CHECK(state->batch == Bsz && state->layers.size() == model.layers.size(), "backbone_forward: state is for batch ",
+             state->batch, " and ", state->layers.size(), " layers; ids have batch ", Bsz);
+  }
+  if (saved) {
+    saved->ids = ids;
+    saved->layers.assign(model.layers.size(), LayerSaved{});
+  }
+
+  Tensor hidden = Tensor::empty({Bsz, L, dm}, dt, dev);
+  embedding_forward(s.value(model.embedding), ids, hidden);
+  Tensor residual;  // (rows, dm); undefined before the first layer (the embedding is the residual stream)
+  for (size_t i = 0; i < model.layers.size(); ++i) {
+    const LayerIds& ids_i = model.layers[i];
+    Tensor res_out = Tensor::empty({rows, dm}, rdt, dev);
+    Tensor normed = Tensor::empty({Bsz, L, dm}, dt, dev);
+    Tensor rstd = Tensor::empty({rows}, rdt, dev);
+    rmsnorm_forward(hidden.view({rows, dm}), residual, s.value(ids_i.norm), model.cfg.norm_eps, res_out,
+                    normed.view({rows, dm}), rstd);
+    Tensor out = Tensor::empty({Bsz, L, dm}, dt, dev);
+    mamba_block_forward(model.dims, block_values(s, ids_i.mixer), normed, out, saved ? &saved->layers[i].mixer : nullptr,
+                        state ? &state->layers[i] : nullptr);
+    if (saved) {
+      saved->layers[i].residual_out = res_out;
+      saved->layers[i].rstd = rstd;
+    }
+    residual = res_out;
+    hidden = out;
+  }
+  Tensor res_f = Tensor::empty({rows, dm}, rdt, dev);
+  Tensor normed_f = Tensor::empty({Bsz, L, dm}, dt, dev);
+  Tensor rstd_f = Tensor::empty({rows}, rdt, dev);
+  rmsnorm_forward(hidden.view({rows, dm}), residual, s.value(model.norm_f), model.cfg.norm_eps, res_f,
+                  normed_f.view({rows, dm}), rstd_f);
+  if (saved) {
+    saved->residual_f = res_f;
+    saved->rstd_f = rstd_f;
+  }
+  if (state) state->position += L;
+  return normed_f;
+}
+
+void backbone_backward(const MambaLM& model, const BackboneSaved& saved, const Tensor& dhidden) {
+  const char* op = "backbone_backward";
+  MS_CHECK(saved.ids.defined() && saved.layers.size() == model.layers.size(), op,
+           ": nothing saved (run backbone_forward with `saved`)");
+  const int64_t Bsz = saved.ids.size(0), L = saved.ids.size(1), dm = model.cfg.d_model, rows = Bsz * L;
+  check_shape(op, "dhidden", dhidden, {Bsz, L, dm});
+  MS_CHECK(dhidden.is_contiguous(), op, ": dhidden must be contiguous, got ", dhidden.describe());
+  const DType dt = model.dtype(), rdt = residual_dtype(dt);
+  MS_CHECK(dt == rdt, op, ": activations in ", dtype_name(dt), " need a cast to the ", dtype_name(rdt),
+           " residual stream (not implemented yet)");
+  const Device dev = model.device();
+  const ParamStore& s = model.params;
+
+  // dres: gradient of the residual stream after the current point (= gradient of the next layer's input sum).
+  Tensor dres = Tensor::empty({rows, dm}, rdt, dev);
+  rmsnorm_backward(saved.residual_f, s.value(model.norm_f), saved.rstd_f, dhidden.view({rows, dm}), Tensor(), dres,
+                   s.grad(model.norm_f));
+  for (size_t i = model.layers.size(); i-- > 0;) {
+    const LayerIds& ids_i = model.layers[i];
+    const LayerSaved& ls = saved.layers[i];
+    // The block's output was added into the residual stream, so its gradient is dres.
+    Tensor dnormed = Tensor::empty({Bsz, L, dm}, dt, dev);
+    mamba_block_backward(model.dims, block_values(s, ids_i.mixer), block_grads(s, ids_i.mixer), ls.mixer,
+                         dres.view({Bsz, L, dm}), dnormed);
+    Tensor dprev = Tensor::empty({rows, dm}, rdt, dev);
+    rmsnorm_backward(ls.residual_out, s.value(ids_i.norm), ls.rstd, dnormed.view({rows, dm}), dres, dprev,
+                     s.grad(ids_i.norm));
+    dres = dprev;
+  }
+  embedding_backward(saved.ids, dres.view({Bsz, L, dm}), s.grad(model.embedding));
+}
+
+void lm_head_forward(const MambaLM& model, const Tensor& hidden, const Tensor& logits) {
+  gemm(hidden, false, model.params.value(model.embedding), true, logits);
+}
+
+namespace {
+
+void check_targets(const char* op, const Tensor& ids, const Tensor& targets) {
+  check_shape(op, "targets", targets, ids.shape());
+  check_dtype(op, "targets", targets, DType::i32);
+  MS_CHECK(targets.is_contiguous() && targets.device() == ids.device(), op,
+           ": targets must be contiguous and on the ids' device, got ", targets.describe());
+}
+
+LossResult finish(const LossStats& st) {
+  LossResult r;
+  r.loss_sum = st.loss_sum;
+  r.n_valid = st.n_valid;
+  r.n_correct = st.n_correct;
+  if (st.n_valid > 0) {
+    r.loss = st.loss_sum / static_cast<double>(st.n_valid);
+    r.accuracy = static_cast<double>(st.n_correct) / static_cast<double>(st.n_valid);
+  }
+  return r;
+}
+
+void add_stats(LossStats& acc, const LossStats& s) {
+  acc.loss_sum += s.loss_sum;
+  acc.n_valid += s.n_valid;
+  acc.n_correct += s.n_correct;
+}
+
+// Cross-entropy of logits (R, V) against targets (R): per-row losses, lse and argmax, reduced to stats.
+struct CeOut {
+  Tensor losses, lse, pred;
+  LossStats stats;
+};
+CeOut cross_entropy(const Tensor& logits, const Tensor& targets, int ignore_index) {
+  const int64_t R = logits.size(0);
+  const DType ldt = logits.dtype() == DType::f64 ? DType::f64 : DType::f32;
+  CeOut c;
+  c.losses = Tensor::empty({R}, ldt, logits.device());
+  c.lse = Tensor::empty({R}, ldt, logits.device());
+  c.pred = Tensor::empty({R}, DType::i32, logits.device());
+  cross_entropy_forward(logits, targets, ignore_index, c.losses, c.lse, c.pred);
+  c.stats = loss_stats(c.losses, targets, c.pred, ignore_index);
+  return c;
+}
+
+}  // namespace
+
+LossResult lm_forward_backward(const MambaLM& model, const Tensor& ids, const Tensor& targets, int ignore_index,
+                               double grad_scale) {
+  const char* op = "lm_forward_backward";
+  check_ids(op, model, ids);
+  check_targets(op, ids, targets);
+  const int64_t Bsz = ids.size(0), L = ids.size(1), dm = model.cfg.d_model, rows = Bsz * L, V = model.vocab();
+  const DType dt = model.dtype();
+  const Device dev = model.device();
+
+  BackboneSaved saved;
+  Tensor hidden = backbone_forward(model, ids, &saved, nullptr);
+  const Tensor h2 = hidden.view({rows, dm});
+  Tensor logits = Tensor::empty({rows, V}, dt, dev);
+  lm_head_forward(model, h2, logits);
+  const Tensor t1 = targets.view({rows});
+  CeOut ce = cross_entropy(logits, t1, ignore_index);
+  const LossResult r = finish(ce.stats);
+  if (!std::isfinite(r.loss_sum))
+    MS_FAIL("training diverged: the loss is ", r.loss_sum / std::max<int64_t>(1, r.n_valid),
+            " (not finite); lower the learning rate or check the data");
+  if (r.n_valid == 0) return r;
+
+  // dlogits -> tied head (weight gradient into the embedding) -> backbone.
+  Tensor dlogits = Tensor::empty({rows, V}, dt, dev);
+  cross_entropy_backward(logits, t1, ignore_index, ce.lse, grad_scale / static_cast<double>(r.n_valid), dlogits);
+  const ParamStore& s = model.params;
+  gemm(dlogits, true, h2, false, s.grad(model.embedding), 1.0, 1.0);
+  Tensor dhidden = Tensor::empty({Bsz, L, dm}, dt, dev);
+  gemm(dlogits, false, s.value(model.embedding), false, dhidden.view({rows, dm}));
+  backbone_backward(model, saved, dhidden);
+  return r;
+}
+
+void lm_forward_chunked(const MambaLM& model, const Tensor& ids, int64_t chunk_len,
+                        const std::function<void(int64_t, const Tensor&)>& fn, BackboneState* state) {
+  check_ids("lm_forward_chunked", model, ids);
+  const int64_t Bsz = ids.size(0), L = ids.size(1), dm = model.cfg.d_model, V = model.vocab();
+  if (chunk_len <= 0) chunk_len = L;
+  BackboneState local;
+  if (!state) {
+    local = make_backbone_state(model, Bsz);
+    state = &local;
+  }
+  for (int64_t start = 0; start < L; start += chunk_len) {
+    const int64_t len = std::min(chunk_len, L - start);
+    // A slice of a row-major (B, L) tensor along L is contiguous only for B = 1; otherwise copy the chunk.
+    Tensor chunk = ids.slice(1, start, start + len).contiguous();
+    Tensor hidden = backbone_forward(model, chunk, nullptr, state);
+    Tensor logits = Tensor::empty({Bsz, len, V}, model.dtype(), model.device());
+    lm_head_forward(model, hidden.view({Bsz * len, dm}), logits.view({Bsz * len, V}));
+    fn(start, logits);
+  }
+}
+
+LossResult lm_loss(const MambaLM& model, const Tensor& ids, const Tensor& targets, int ignore_index,
+                   int64_t chunk_len) {
+  check_ids("lm_loss", model, ids);
+  check_targets("lm_loss", ids, targets);
+  const int64_t Bsz = ids.size(0), V = model.vocab();
+  LossStats total;
+  lm_forward_chunked(model, ids, chunk_len, [&](int64_t start, const Tensor& logits) {
+    const int64_t len = logits.size(1);
+    Tensor t = targets.slice(1, start, start + len).contiguous().view({Bsz * len});
+    add_stats(total, cross_entropy(logits.view({Bsz * len, V}), t, ignore_index).stats);
+  });
+  return finish(total);
+}
+
+Tensor lm_logits(const MambaLM& model, const Tensor& ids, int64_t chunk_len) {
+  check_ids("lm_logits", model, ids);
+  const int64_t Bsz = ids.size(0), L = ids.size(1);
+  Tensor out = Tensor::empty({Bsz, L, model.vocab()}, model.dtype(), model.device());
+  lm_forward_chunked(model, ids, chunk_len, [&](int64_t start, const Tensor& logits) {
+    out.slice(1, start, start + logits.size(1)).copy_(logits);
+  });
+  return out;
+}
+
+}  // namespace ms
