@@ -21,7 +21,9 @@ void reset_peak();
 #if MAMBASEQ_WITH_CUDA
 bool cuda_built() { return true; }
 bool cuda_available() { return cuda_impl::available(); }
-void cuda_synchronize() { cuda_impl::synchronize(); }
+void cuda_synchronize() {
+  if (cuda_available()) cuda_impl::synchronize();
+}
 CudaMemoryStats cuda_memory_stats() { return cuda_impl::stats(); }
 void cuda_reset_peak_memory() { cuda_impl::reset_peak(); }
 #else

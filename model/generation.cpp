@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "kernels/cuda_graph.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
 #include "kernels/rmsnorm.h"
@@ -70,12 +71,26 @@ Tensor generate(const MambaLM& model, const Tensor& prompt, int64_t n_new, const
   const int64_t Bsz = prompt.size(0);
   InferenceState st = make_inference_state(model, Bsz);
   Tensor out = Tensor::empty({Bsz, n_new}, DType::i32, model.device());
-  Tensor logits = lm_prefill(model, st, prompt);
+  lm_prefill(model, st, prompt);
+  // On CUDA the model's step (embedding -> layers -> logits) is captured once into a graph and replayed;
+  // sampling stays outside it because its random numbers depend on the position.
+  const bool use_graph = opt.cuda_graph && model.device() == Device::cuda;
+  CudaGraph graph;
   for (int64_t i = 0; i < n_new; ++i) {
-    if (model.dtype() != DType::f32) cast(logits, st.logits_f32);
+    if (model.dtype() != DType::f32) cast(st.logits, st.logits_f32);
     sample_tokens(st.logits_f32, opt.sampling, opt.seed, static_cast<uint64_t>(i), st.tokens);
     out.select(1, i).copy_(st.tokens);
-    if (i + 1 < n_new) logits = lm_step(model, st, st.tokens);
+    if (i + 1 == n_new) break;
+    if (!use_graph || i == 0) {
+      lm_step(model, st, st.tokens);  // the first step runs eagerly: lazy set-up happens outside capture
+    } else {
+      if (!graph.captured()) {
+        graph = capture_cuda_graph([&] { lm_step(model, st, st.tokens); });
+        st.backbone.position -= 1;  // capture only recorded the kernels; each replay runs them
+      }
+      replay_cuda_graph(graph);
+      st.backbone.position += 1;
+    }
   }
   return out;
 }

@@ -32,6 +32,7 @@ Tensor lm_step(const MambaLM& model, InferenceState& state, const Tensor& tokens
 struct GenerateOptions {
   SamplingParams sampling;  // temperature <= 0: greedy
   uint64_t seed = 0;        // row b's draw at position i is random_uniform(seed, b, i) (kernels/sampling.h)
+  bool cuda_graph = true;   // on CUDA, replay the per-token step as one captured graph
 };
 // Samples n_new tokens after prompt (B, Lp) (Lp >= 1): returns (B, n_new) i32 on the model's device.
 Tensor generate(const MambaLM& model, const Tensor& prompt, int64_t n_new, const GenerateOptions& opt);

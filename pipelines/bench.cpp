@@ -41,6 +41,9 @@ void bind(cfg::Binder& b, BenchConfig& c) {
   b.field("threads", c.threads, cfg::ge(0), "CPU threads (0: all cores)");
   b.section("scan", c.scan);
   b.section("io", c.io);
+  b.section("model", c.model);
+  b.section("generate", c.generate);
+  b.section("parity", c.parity);
 }
 
 namespace {
@@ -142,8 +145,14 @@ std::string run_bench(const BenchRequest& req) {
     if (!std::filesystem::exists(c.io.fasta))
       MS_FAIL("bench io: ", c.io.fasta, " does not exist: run scripts/prepare-genomes.sh, or --set io.fasta=PATH");
     table = dna::format_dna_io_bench(dna::bench_dna_io(c.io.fasta, o), o);
+  } else if (req.what == "model") {
+    table = bench_model(c.model, use_cuda);
+  } else if (req.what == "generate") {
+    table = bench_generate(c.generate, use_cuda);
+  } else if (req.what == "parity") {
+    table = bench_parity(c.parity);
   } else {
-    MS_FAIL("bench: '", req.what, "' is not a benchmark (scan, model, generate or io)");
+    MS_FAIL("bench: '", req.what, "' is not a benchmark (scan, model, generate, parity or io)");
   }
   if (!req.out.empty()) {
     std::filesystem::create_directories(req.out);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "io/config.h"
+#include "pipelines/bench_model.h"
 
 namespace ms {
 
@@ -35,11 +36,14 @@ struct BenchConfig {
   int64_t threads = 0;
   ScanBenchSection scan;
   IoBenchSection io;
+  ModelBenchSection model;
+  GenerateBenchSection generate;
+  ParityBenchSection parity;
 };
 void bind(cfg::Binder& b, BenchConfig& c);
 
 struct BenchRequest {
-  std::string what;                // scan | model | generate | io
+  std::string what;                // scan | model | generate | parity | io
   std::vector<std::string> sets;
   std::string out;                 // when set, the table is also written to out/bench_<what>.txt
 };

@@ -186,8 +186,20 @@ void gemm_impl(const Tensor& tA, bool trans_a, const Tensor& tB, bool trans_b, c
 
 }  // namespace
 
+// OpenBLAS runs single-threaded: its own worker threads spin between calls and then fight our OpenMP
+// threads for the cores (a 6-layer step-mode token took 9x longer on 2 busy cores). The layers' GEMMs are
+// small, and the rest of the work is parallel through OpenMP.
+static void single_threaded_blas() {
+  static const bool done = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)done;
+}
+
 void gemm(const Tensor& A, bool trans_a, const Tensor& B, bool trans_b, const Tensor& C, double alpha, double beta) {
   const char* op = "gemm";
+  single_threaded_blas();
   check_defined(op, "A", A);
   check_defined(op, "B", B);
   check_defined(op, "C", C);

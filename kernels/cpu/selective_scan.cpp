@@ -547,60 +547,68 @@ void backward_impl(const SelectiveScanInputs& in, const ScanDims& dm, const Sele
   }
 }
 
+// Base pointer and strides of a tensor, read once: Tensor::stride() inside the per-state loop cost more
+// than the arithmetic it indexes.
+template <class T>
+struct Strided {
+  T* p = nullptr;
+  int64_t s[5] = {0, 0, 0, 0, 0};
+  explicit Strided(const Tensor& t) {
+    if (!t.defined()) return;
+    p = static_cast<T*>(t.raw());
+    for (int i = 0; i < t.ndim() && i < 5; ++i) s[i] = t.stride(i);
+  }
+};
+
 template <class T, bool Cplx>
 void state_update_impl(const Tensor& state, const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& Bm,
                        const Tensor& Cm, const Tensor& Dv, const Tensor& z, const Tensor& dt_bias, bool dt_softplus,
                        const Tensor& out) {
   using S = std::conditional_t<Cplx, std::complex<T>, T>;
   const int64_t Bn = x.size(0), D = x.size(1), N = A.size(1), per_group = D / Bm.size(1);
-  const int64_t sw = Cplx ? 2 : 1;
-  T* st = state.data<T>();
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t b = 0; b < Bn; ++b) {
-    for (int64_t d = 0; d < D; ++d) {
-      const int64_t g = d / per_group;
-      T delta = dt.data<T>()[b * dt.stride(0) + d * dt.stride(1)] + (dt_bias.defined() ? dt_bias.data<T>()[d * dt_bias.stride(0)] : T(0));
-      if (dt_softplus) delta = softplus(delta);
-      const T xv = x.data<T>()[b * x.stride(0) + d * x.stride(1)];
-      T y = Dv.defined() ? Dv.data<T>()[d * Dv.stride(0)] * xv : T(0);
-      T* h = st + b * state.stride(0) + d * state.stride(1);
-      for (int64_t n = 0; n < N; ++n) {
-        auto ld = [&](const Tensor& t) -> S {
-          const T* p = t.data<T>() + b * t.stride(0) + g * t.stride(1) + n * t.stride(2);
-          if constexpr (Cplx) return S(p[0], p[t.stride(3)]);
-          else return p[0];
-        };
-        S a, hv;
+  const Strided<T> st(state), xs(x), dts(dt), as(A), bs(Bm), cs(Cm), ds(Dv), zs(z), bias(dt_bias), os(out);
+#pragma omp parallel
+  {
+    std::vector<S> decay(N);
+#pragma omp for collapse(2) schedule(static)
+    for (int64_t b = 0; b < Bn; ++b) {
+      for (int64_t d = 0; d < D; ++d) {
+        const int64_t g = d / per_group;
+        T delta = dts.p[b * dts.s[0] + d * dts.s[1]] + (bias.p ? bias.p[d * bias.s[0]] : T(0));
+        if (dt_softplus) delta = softplus(delta);
+        const T xv = xs.p[b * xs.s[0] + d * xs.s[1]];
+        T y = ds.p ? ds.p[d * ds.s[0]] * xv : T(0);
+        T* h = st.p + b * st.s[0] + d * st.s[1];
+        const T* a = as.p + d * as.s[0];
+        const T* bp = bs.p + b * bs.s[0] + g * bs.s[1];
+        const T* cp = cs.p + b * cs.s[0] + g * cs.s[1];
         if constexpr (Cplx) {
-          const T* pa = A.data<T>() + d * A.stride(0) + n * A.stride(1);
-          a = S(pa[0], pa[A.stride(2)]);
-          hv = S(h[n * state.stride(2)], h[n * state.stride(2) + state.stride(3)]);
+          for (int64_t n = 0; n < N; ++n) {
+            const S an(a[n * as.s[1]], a[n * as.s[1] + as.s[2]]);
+            const S bn(bp[n * bs.s[2]], bp[n * bs.s[2] + bs.s[3]]), cn(cp[n * cs.s[2]], cp[n * cs.s[2] + cs.s[3]]);
+            T* hn = h + n * st.s[2];
+            const S hv = std::exp(delta * an) * S(hn[0], hn[st.s[3]]) + delta * xv * bn;
+            hn[0] = hv.real();
+            hn[st.s[3]] = hv.imag();
+            y += Views<T, Cplx>::y_of(cn, hv);
+          }
         } else {
-          a = A.data<T>()[d * A.stride(0) + n * A.stride(1)];
-          hv = h[n * state.stride(2)];
+          // The same exp as the parallel scan, so steps reproduce it closely.
+          for (int64_t n = 0; n < N; ++n) decay[n] = delta * a[n * as.s[1]];
+          exp_array(decay.data(), N);
+          const T dxv = delta * xv;
+          for (int64_t n = 0; n < N; ++n) {
+            T& hn = h[n * st.s[2]];
+            hn = decay[n] * hn + dxv * bp[n * bs.s[2]];
+            y += cp[n * cs.s[2]] * hn;
+          }
         }
-        S decay;
-        if constexpr (Cplx) {
-          decay = std::exp(delta * a);
-        } else {
-          decay = delta * a;
-          exp_array(&decay, 1);  // the same exp as the parallel scan, so steps reproduce it closely
+        if (zs.p) {
+          const T zt = zs.p[b * zs.s[0] + d * zs.s[1]];
+          y *= zt * sigmoid(zt);
         }
-        hv = decay * hv + delta * xv * ld(Bm);
-        if constexpr (Cplx) {
-          h[n * state.stride(2)] = hv.real();
-          h[n * state.stride(2) + state.stride(3)] = hv.imag();
-        } else {
-          h[n * state.stride(2)] = hv;
-        }
-        y += Views<T, Cplx>::y_of(ld(Cm), hv);
+        os.p[b * os.s[0] + d * os.s[1]] = y;
       }
-      if (z.defined()) {
-        const T zt = z.data<T>()[b * z.stride(0) + d * z.stride(1)];
-        y *= zt * sigmoid(zt);
-      }
-      out.data<T>()[b * out.stride(0) + d * out.stride(1)] = y;
-      (void)sw;
     }
   }
 }
