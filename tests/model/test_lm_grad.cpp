@@ -15,13 +15,14 @@ Tensor with_ignored(const Tensor& targets, Rng& rng, double share) {
   return t;
 }
 
+// Five-point differences with eps 1e-3 (the mean cross-entropy's rounding noise needs the larger step; the
+// truncation error stays below 1e-6 here), against every parameter tensor.
 void check_all_params(MambaLM& m, const std::function<double()>& loss, Rng& rng, int samples, double tol) {
-  // Snapshot the analytic gradients first: grad_check perturbs values, not gradients, but stay safe.
   std::vector<Tensor> ana;
   for (const Param& p : m.params.params) ana.push_back(p.grad.clone());
   for (size_t i = 0; i < m.params.size(); ++i) {
     const Param& p = m.params.params[i];
-    EXPECT_LT(grad_check5(loss, p.value, ana[i], rng, samples), tol) << p.name;
+    EXPECT_LT(grad_check5(loss, p.value, ana[i], rng, samples, 1e-3), tol) << p.name;
   }
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "model/init.h"
+#include "model/mamba_block.h"
 #include "tests/model/model_test_util.h"
 
 namespace ms::test {
@@ -137,6 +138,32 @@ TEST(Model, InitializationStatistics) {
   // Weight decay only on matrices and the embedding.
   for (const Param& q : m.params.params)
     EXPECT_EQ(q.weight_decay, q.value.ndim() == 2 && q.name.find("A_log") == std::string::npos) << q.name;
+}
+
+// dt = softplus(dt_proj.bias) is log-uniform on [dt_min, dt_max]: over 2048 channels its extremes reach both
+// ends closely (a wrong inverse, e.g. bias = log dt, would cap dt at log(1 + dt_max) = 0.0953).
+TEST(Model, DtBiasIsInverseSoftplusOfLogUniformDt) {
+  MambaConfig c;
+  c.d_model = 64;
+  c.expand = 32;  // 2048 channels, small matrices
+  c.seed = Rng(test_seed()).next_u64();
+  ParamStore s;
+  const BlockParamIds ids = add_mamba_block_params(s, "m", BlockDims::from(c), c, 1.0, DType::f64, Device::cpu);
+  const Tensor bias = s.value(ids.dt_proj_b);
+  double lo = 1e9, hi = 0;
+  int64_t below_mid = 0;
+  const double mid = std::sqrt(c.dt_min * c.dt_max);
+  for (int64_t i = 0; i < bias.numel(); ++i) {
+    const double dt = std::log1p(std::exp(bias.item(i)));
+    lo = std::min(lo, dt);
+    hi = std::max(hi, dt);
+    below_mid += dt < mid;
+  }
+  EXPECT_GE(lo, c.dt_min * (1 - 1e-9));
+  EXPECT_LT(lo, 1.03 * c.dt_min);   // P(miss) ~ 1e-6
+  EXPECT_LE(hi, c.dt_max * (1 + 1e-9));
+  EXPECT_GT(hi, 0.97 * c.dt_max);   // P(miss) ~ 1e-6
+  EXPECT_NEAR(static_cast<double>(below_mid) / static_cast<double>(bias.numel()), 0.5, 0.06);
 }
 
 TEST(Model, ComplexInitIsS4DLin) {
