@@ -11,6 +11,9 @@
 
 namespace ms {
 
+// The target value that marks "no prediction scored here" (PyTorch's default).
+inline constexpr int kIgnoreIndex = -100;
+
 MS_DECLARE_OP(void, cross_entropy_forward,
               (const Tensor& logits, const Tensor& targets, int ignore_index, const Tensor& losses,
                const Tensor& lse, const Tensor& pred))

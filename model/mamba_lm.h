@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+#include "kernels/cross_entropy.h"
 #include "model/config.h"
 #include "model/mamba_block.h"
 #include "model/params.h"
@@ -70,7 +71,6 @@ struct LossResult {
   double loss_sum = 0.0;
   int64_t n_valid = 0, n_correct = 0;
 };
-constexpr int kIgnoreIndex = -100;  // PyTorch's default
 
 // Next-token training step: ids, targets (B, L) i32. Computes the mean loss and accumulates its gradient
 // into model.params' grads (call zero_grad first; gradients of several calls add up, each scaled by

@@ -12,11 +12,10 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/cross_entropy.h"
 #include "kernels/tensor.h"
 
 namespace ms {
-
-inline constexpr int kIgnoreIndex = -100;
 
 struct TokenBatch {
   Tensor inputs;   // (B, L) i32, CPU

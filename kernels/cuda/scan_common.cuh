@@ -1,0 +1,274 @@
+// Device helpers and the parameter block shared by the selective-scan kernels (forward, backward).
+// Layout and reasoning: docs/cuda-scan.md.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "kernels/cuda/cuda_common.cuh"
+
+namespace ms::cuda::scan {
+
+// Steps per saved chunk state. Every segment of the parallel decomposition starts on a chunk boundary.
+constexpr int kChunk = 32;
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+// Everything a scan kernel reads; strides in elements. Tensors (.., L) have unit stride along L.
+struct Params {
+  int batch, dim, len, nstate, groups, per_group;
+  int n_chunks;          // ceil(len / kChunk): saved states per channel
+  int n_seg, seg_chunks; // the L axis is cut into n_seg segments of seg_chunks chunks, one thread each
+  int64_t u_sb, u_sd, dl_sb, dl_sd, z_sb, z_sd, o_sb, o_sd;    // (B, D, L) tensors; o = out or dout
+  int64_t B_sb, B_sg, B_sn, B_sc, C_sb, C_sg, C_sn, C_sc;      // (B, G, N, [2,] L); sc = re/im stride
+  int64_t A_sd, A_sn, A_sc, D_s, bias_s;
+  const void *u, *delta, *z, *Bm, *Cm, *dout;
+  void* out;
+  const float *A, *Dskip, *bias;
+  const float* h0;        // (B, D, N[, 2]) contiguous, or null
+  float* last;            // (B, D, N[, 2]) contiguous, or null
+  float* chunk_states;    // (B, D, n_chunks, N[, 2]) contiguous, or null
+  float* seg_local;       // (B, D, n_seg, NT*CW) scratch: local end state / local adjoint per segment
+  float* seg_dsum;        // (B, D, n_seg) scratch: sum of delta over each segment
+  float* seg_start;       // (B, D, n_seg, NT*CW) scratch: state / adjoint entering each segment
+  bool softplus;
+  bool vec;               // every (B, D, L) row starts 16-byte aligned: vector loads allowed
+  // backward outputs
+  void *du, *ddelta, *dz;
+  int64_t du_sb, du_sd, dd_sb, dd_sd, dz_sb, dz_sd;
+  float *dA, *dD, *dbias;  // accumulated (atomics), strides as A / D / bias
+  int64_t dA_sd, dA_sn, dA_sc, dD_s, dbias_s;
+  float* dbc;             // (B, G, 2*NT*CW, Lp) f32 scratch for dB (rows < NT*CW) and dC, Lp = n_chunks*kChunk
+};
+
+__device__ __forceinline__ float ex2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+__device__ __forceinline__ float sigmoidf_fast(float x) { return 1.f / (1.f + ex2(-x * kLog2e)); }
+// 1 - exp(-x) for x >= 0 without cancellation near 0: a series below 0.1 (relative error < x^4/720),
+// 1 - ex2 above (error ~2.5e-6 relative at 0.1, falling as x grows).
+__device__ __forceinline__ float neg_expm1_neg(float x) {
+  if (x < 0.1f)
+    return x * fmaf(x, fmaf(x, fmaf(x, fmaf(x, 1.f / 120.f, -1.f / 24.f), 1.f / 6.f), -0.5f), 1.f);
+  return 1.f - ex2(-x * kLog2e);
+}
+__device__ __forceinline__ float softplusf(float x) {
+  return x > 20.f ? x : log1pf(ex2(x * kLog2e));
+}
+
+// Loads K consecutive elements of a row starting at t (t % K == 0), as floats; elements at or past
+// `end` read as 0. Vector loads (16 bytes or 8 for 4 bf16) when the row is aligned and the run is whole.
+template <class T, int K>
+__device__ __forceinline__ void load_run(const T* row, int t, int end, bool vec, float (&v)[K]) {
+  if (vec && t + K <= end) {
+    if constexpr (sizeof(T) == 4) {
+#pragma unroll
+      for (int i = 0; i < K; i += 4) {
+        const float4 q = *reinterpret_cast<const float4*>(row + t + i);
+        v[i] = q.x; v[i + 1] = q.y; v[i + 2] = q.z; v[i + 3] = q.w;
+      }
+    } else if constexpr (K % 8 == 0) {
+#pragma unroll
+      for (int i = 0; i < K; i += 8) {
+        const uint4 q = *reinterpret_cast<const uint4*>(row + t + i);
+        const __nv_bfloat162* p = reinterpret_cast<const __nv_bfloat162*>(&q);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const float2 f = __bfloat1622float2(p[j]);
+          v[i + 2 * j] = f.x; v[i + 2 * j + 1] = f.y;
+        }
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < K; i += 4) {
+        const uint2 q = *reinterpret_cast<const uint2*>(row + t + i);
+        const __nv_bfloat162* p = reinterpret_cast<const __nv_bfloat162*>(&q);
+#pragma unroll
+        for (int j = 0; j < 2; ++j) {
+          const float2 f = __bfloat1622float2(p[j]);
+          v[i + 2 * j] = f.x; v[i + 2 * j + 1] = f.y;
+        }
+      }
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < K; ++i) v[i] = t + i < end ? to_float(row[t + i]) : 0.f;
+  }
+}
+
+template <class T, int K>
+__device__ __forceinline__ void store_run(T* row, int t, int end, bool vec, const float (&v)[K]) {
+  if (vec && t + K <= end) {
+    if constexpr (sizeof(T) == 4) {
+#pragma unroll
+      for (int i = 0; i < K; i += 4)
+        *reinterpret_cast<float4*>(row + t + i) = make_float4(v[i], v[i + 1], v[i + 2], v[i + 3]);
+    } else if constexpr (K % 8 == 0) {
+#pragma unroll
+      for (int i = 0; i < K; i += 8) {
+        uint4 q;
+        __nv_bfloat162* p = reinterpret_cast<__nv_bfloat162*>(&q);
+#pragma unroll
+        for (int j = 0; j < 4; ++j) p[j] = __floats2bfloat162_rn(v[i + 2 * j], v[i + 2 * j + 1]);
+        *reinterpret_cast<uint4*>(row + t + i) = q;
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < K; i += 4) {
+        uint2 q;
+        __nv_bfloat162* p = reinterpret_cast<__nv_bfloat162*>(&q);
+#pragma unroll
+        for (int j = 0; j < 2; ++j) p[j] = __floats2bfloat162_rn(v[i + 2 * j], v[i + 2 * j + 1]);
+        *reinterpret_cast<uint2*>(row + t + i) = q;
+      }
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < K; ++i)
+      if (t + i < end) row[t + i] = from_float<T>(v[i]);
+  }
+}
+
+// K consecutive elements of a row kept in their storage type (bf16 stays packed: half the registers),
+// so the next run can be loaded while the current one is computed. Elements at or past `end` are 0.
+template <class T, int K>
+struct Run {
+  static_assert((K * sizeof(T)) % 8 == 0, "runs are whole 8- or 16-byte vectors");
+  T v[K];
+  __device__ __forceinline__ void load(const T* row, int t, int end, bool vec) {
+    if (vec && t + K <= end) {
+      if constexpr ((K * sizeof(T)) % 16 == 0) {
+        constexpr int PER = 16 / sizeof(T);
+#pragma unroll
+        for (int i = 0; i < K; i += PER) *reinterpret_cast<uint4*>(v + i) = *reinterpret_cast<const uint4*>(row + t + i);
+      } else {
+        constexpr int PER = 8 / sizeof(T);
+#pragma unroll
+        for (int i = 0; i < K; i += PER) *reinterpret_cast<uint2*>(v + i) = *reinterpret_cast<const uint2*>(row + t + i);
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < K; ++i) v[i] = t + i < end ? row[t + i] : from_float<T>(0.f);
+    }
+  }
+  __device__ __forceinline__ float operator[](int i) const { return to_float(v[i]); }
+};
+
+// State vectors of S floats (S = N*CW) in global memory: float4 accesses when S is a multiple of 4.
+template <int S>
+__device__ __forceinline__ void store_state(float* p, const float (&h)[S], int count) {
+  if (count == S && S % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < S; i += 4) *reinterpret_cast<float4*>(p + i) = make_float4(h[i], h[i + 1], h[i + 2], h[i + 3]);
+  } else {
+#pragma unroll
+    for (int i = 0; i < S; ++i)
+      if (i < count) p[i] = h[i];
+  }
+}
+template <int S>
+__device__ __forceinline__ void load_state(const float* p, float (&h)[S], int count) {
+  if (count == S && S % 4 == 0) {
+#pragma unroll
+    for (int i = 0; i < S; i += 4) {
+      const float4 q = *reinterpret_cast<const float4*>(p + i);
+      h[i] = q.x; h[i + 1] = q.y; h[i + 2] = q.z; h[i + 3] = q.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < S; ++i) h[i] = i < count ? p[i] : 0.f;
+  }
+}
+
+// Stages the B or C values of one chunk (kChunk steps, NT states, CW parts) into shared memory laid out
+// [t][row] with row = n*CW + part and a row pitch of R+4 floats (16-byte aligned rows; the +4 spreads the
+// 16-byte stores of 8 consecutive t over all 32 banks). Zeros for n >= N or t >= L. Loads go to registers
+// first (load) and to shared memory later (store), so they can be issued a chunk ahead.
+template <class T, int NT, int CW, int THREADS>
+struct TileLoader {
+  static constexpr int R = NT * CW;                 // rows of the tile (state, part)
+  static constexpr int RS = R + 4;                  // row pitch in floats
+  static constexpr int ITEMS = kChunk * R / 4;      // (t, group of 4 rows) items
+  static constexpr int PER = (ITEMS + THREADS - 1) / THREADS;
+  static constexpr int FLOATS = kChunk * RS;        // shared floats per tile
+  float v[PER][4];
+
+  __device__ __forceinline__ void load(const T* base, int64_t sn, int64_t sc, int nstate, int t0, int len) {
+#pragma unroll
+    for (int k = 0; k < PER; ++k) {
+      const int i = k * THREADS + threadIdx.x;
+      const int t = i % kChunk, q = i / kChunk;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int row = 4 * q + j, n = row / CW, part = row % CW;
+        float x = 0.f;
+        if (i < ITEMS && n < nstate && t0 + t < len) x = to_float(base[n * sn + part * sc + t0 + t]);
+        v[k][j] = x;
+      }
+    }
+  }
+  __device__ __forceinline__ void store(float* tile) const {
+#pragma unroll
+    for (int k = 0; k < PER; ++k) {
+      const int i = k * THREADS + threadIdx.x;
+      if (i < ITEMS)
+        *reinterpret_cast<float4*>(tile + (i % kChunk) * RS + 4 * (i / kChunk)) =
+            make_float4(v[k][0], v[k][1], v[k][2], v[k][3]);
+    }
+  }
+};
+
+// Reads the R floats of step t from a staged tile (16-byte broadcast loads: every lane reads the same t).
+template <int R>
+__device__ __forceinline__ void tile_row(const float* tile, int t, float (&x)[R]) {
+  const float4* p = reinterpret_cast<const float4*>(tile + t * (R + 4));
+#pragma unroll
+  for (int i = 0; i < R / 4; ++i) {
+    const float4 q = p[i];
+    x[4 * i] = q.x; x[4 * i + 1] = q.y; x[4 * i + 2] = q.z; x[4 * i + 3] = q.w;
+  }
+}
+
+// Warp reduce-scatter of V values (V a power of two): afterwards every lane holds the warp-wide sum of
+// max(1, V/32) consecutive values in v[0..), starting at index reduce_scatter_index<V>(lane).
+// Each level sends half of the live values to the partner lane, so the whole costs V-1 shuffles per lane
+// for V >= 32 instead of 5 V for V separate reductions.
+template <int V, int O = 16>
+__device__ __forceinline__ void reduce_scatter(float (&v)[V], int lane) {
+  if constexpr (O >= 1) {
+    constexpr int M = V * O * 2 / 32 >= 1 ? V * O * 2 / 32 : 1;  // live values entering this level
+    if constexpr (M > 1) {
+      constexpr int H = M / 2;
+      const bool up = lane & O;
+#pragma unroll
+      for (int i = 0; i < H; ++i) {
+        const float send = up ? v[i] : v[i + H];
+        const float keep = up ? v[i + H] : v[i];
+        v[i] = keep + __shfl_xor_sync(0xffffffffu, send, O);
+      }
+    } else {
+      v[0] += __shfl_xor_sync(0xffffffffu, v[0], O);
+    }
+    reduce_scatter<V, O / 2>(v, lane);
+  }
+}
+template <int V>
+__device__ __forceinline__ int reduce_scatter_index(int lane) {
+  int idx = 0;
+#pragma unroll
+  for (int O = 16; O >= 1; O /= 2) {
+    const int M = V * O * 2 / 32;
+    if (M > 1 && (lane & O)) idx += M / 2;
+  }
+  return idx;
+}
+// Lanes that own a distinct index (for V < 32 several lanes end with the same sum).
+template <int V>
+__device__ __forceinline__ bool reduce_scatter_owner(int lane) {
+  return V >= 32 || (lane % (32 / (V < 32 ? V : 32))) == 0;
+}
+
+}  // namespace ms::cuda::scan

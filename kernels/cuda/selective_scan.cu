@@ -1,0 +1,239 @@
+// CUDA twin of kernels/selective_scan.h: argument checks, parameter blocks, scratch, and the order of
+// the kernel launches (selective_scan_fwd.cu, selective_scan_bwd.cu). Layout: docs/cuda-scan.md.
+#include <algorithm>
+
+#include "kernels/cuda/scan_launch.cuh"
+#include "kernels/selective_scan.h"
+
+namespace ms::cuda {
+namespace {
+
+using scan::kChunk;
+using scan::Params;
+
+bool aligned16(const Tensor& t) {
+  if (!t.defined()) return true;
+  const size_t es = dtype_size(t.dtype());
+  return reinterpret_cast<uintptr_t>(t.raw()) % 16 == 0 && (t.stride(0) * es) % 16 == 0 &&
+         (t.stride(1) * es) % 16 == 0;
+}
+
+void check_max_state(const char* op, int64_t n) {
+  MS_CHECK(n >= 1 && n <= 16, op, ": the CUDA scan supports 1 to 16 states (N), got ", n);
+}
+
+// Fills the fields shared by forward and backward; n_seg / seg_chunks are set by the caller.
+Params make_params(const SelectiveScanInputs& in, const ScanDims& dm) {
+  Params p{};
+  p.batch = (int)dm.batch;
+  p.dim = (int)dm.dim;
+  p.len = (int)dm.len;
+  p.nstate = (int)dm.state;
+  p.groups = (int)dm.groups;
+  p.per_group = (int)(dm.dim / dm.groups);
+  p.n_chunks = (int)((dm.len + kChunk - 1) / kChunk);
+  p.u = in.u.raw();
+  p.u_sb = in.u.stride(0);
+  p.u_sd = in.u.stride(1);
+  p.delta = in.delta.raw();
+  p.dl_sb = in.delta.stride(0);
+  p.dl_sd = in.delta.stride(1);
+  if (in.z.defined()) {
+    p.z = in.z.raw();
+    p.z_sb = in.z.stride(0);
+    p.z_sd = in.z.stride(1);
+  }
+  const int cplx = dm.complex ? 1 : 0;
+  p.Bm = in.B.raw();
+  p.B_sb = in.B.stride(0);
+  p.B_sg = in.B.stride(1);
+  p.B_sn = in.B.stride(2);
+  p.B_sc = cplx ? in.B.stride(3) : 0;
+  p.Cm = in.C.raw();
+  p.C_sb = in.C.stride(0);
+  p.C_sg = in.C.stride(1);
+  p.C_sn = in.C.stride(2);
+  p.C_sc = cplx ? in.C.stride(3) : 0;
+  p.A = in.A.data<float>();
+  p.A_sd = in.A.stride(0);
+  p.A_sn = in.A.stride(1);
+  p.A_sc = cplx ? in.A.stride(2) : 0;
+  if (in.D.defined()) {
+    p.Dskip = in.D.data<float>();
+    p.D_s = in.D.stride(0);
+  }
+  if (in.delta_bias.defined()) {
+    p.bias = in.delta_bias.data<float>();
+    p.bias_s = in.delta_bias.stride(0);
+  }
+  p.softplus = in.delta_softplus;
+  p.vec = aligned16(in.u) && aligned16(in.delta) && aligned16(in.z);
+  return p;
+}
+
+// Cuts L into segments (whole chunks), one thread per (b, d, segment). Without a split every block scans
+// a whole row; with one, the local pass and the rescan double the exp work, so L is split only when the
+// unsplit grid fills less than one wave of resident blocks, and then into as many segments as fit in
+// exactly one wave (a second, partial wave would cost a whole block duration).
+void split_length(Params& p, int threads_per_sm) {
+  const int64_t wave = std::max<int64_t>(1, (int64_t)threads_per_sm / scan::kThreads * sm_count());
+  const int64_t blocks_per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
+  int64_t seg = blocks_per_seg >= wave ? 1 : std::max<int64_t>(1, wave / blocks_per_seg);
+  seg = std::min<int64_t>(seg, p.n_chunks);
+  p.seg_chunks = (int)((p.n_chunks + seg - 1) / seg);
+  p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
+}
+
+scan::KernelKey key_of(const ScanDims& dm, DType dt) {
+  return scan::KernelKey{dt, scan::padded_states(dm.state), dm.complex};
+}
+
+}  // namespace
+
+void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, const Tensor& last_state,
+                            SelectiveScanSaved* saved) {
+  const char* op = "selective_scan_forward";
+  const ScanDims dm = check_selective_scan(op, in);
+  MS_CHECK(in.u.is_cuda(), op, ": inputs must be on CUDA, got ", in.u.describe());
+  MS_CHECK(in.u.dtype() == DType::f32 || in.u.dtype() == DType::bf16, op,
+           ": the CUDA scan takes f32 or bf16 inputs, got ", in.u.describe());
+  check_max_state(op, dm.state);
+  check_shape(op, "out", out, {dm.batch, dm.dim, dm.len});
+  check_dtype(op, "out", out, in.u.dtype());
+  check_inner_contiguous(op, "out", out);
+  check_same_device(op, {&in.u, &out, &last_state});
+  const Shape st = dm.complex ? Shape{dm.batch, dm.dim, dm.state, 2} : Shape{dm.batch, dm.dim, dm.state};
+  if (last_state.defined()) {
+    check_shape(op, "last_state", last_state, st);
+    check_dtype(op, "last_state", last_state, DType::f32);
+  }
+  const int64_t cw = dm.complex ? 2 : 1;
+  Params p = make_params(in, dm);
+  p.out = out.raw();
+  p.o_sb = out.stride(0);
+  p.o_sd = out.stride(1);
+  p.vec = p.vec && aligned16(out);
+  if (saved) {
+    saved->chunk_len = kChunk;
+    saved->chunk_states = Tensor::empty(dm.complex ? Shape{dm.batch, dm.dim, p.n_chunks, dm.state, 2}
+                                                   : Shape{dm.batch, dm.dim, p.n_chunks, dm.state},
+                                        DType::f32, Device::cuda);
+    p.chunk_states = saved->chunk_states.data<float>();
+  }
+  if (dm.batch * dm.dim * dm.len == 0) return;
+  Tensor h0 = in.initial_state.defined() ? in.initial_state.contiguous() : Tensor();
+  if (h0.defined()) p.h0 = h0.data<float>();
+  const bool last_direct = last_state.defined() && last_state.is_contiguous();
+  Tensor last = last_direct ? last_state : (last_state.defined() ? Tensor::empty(st, DType::f32, Device::cuda) : Tensor());
+  if (last.defined()) p.last = last.data<float>();
+
+  const scan::KernelKey key = key_of(dm, in.u.dtype());
+  split_length(p, scan::forward_threads_per_sm(key));
+  Tensor seg_local, seg_dsum, seg_start;
+  if (p.n_seg > 1) {
+    const int64_t S = key.nt * cw;
+    seg_local = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
+    seg_start = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
+    seg_dsum = Tensor::empty({dm.batch, dm.dim, p.n_seg}, DType::f32, Device::cuda);
+    p.seg_local = seg_local.data<float>();
+    p.seg_start = seg_start.data<float>();
+    p.seg_dsum = seg_dsum.data<float>();
+    if (key.nt != dm.state) seg_start.zero_();  // the combine writes real states only; padding stays zero
+  }
+  scan::forward_local(key, p);
+  scan::forward_combine(key, p);
+  scan::forward_main(key, p);
+  if (last.defined() && !last_direct) last_state.copy_(last);
+}
+
+void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanSaved& saved, const Tensor& dout,
+                             const SelectiveScanGrads& g) {
+  const char* op = "selective_scan_backward";
+  const ScanDims dm = check_selective_scan(op, in);
+  MS_CHECK(in.u.is_cuda(), op, ": inputs must be on CUDA, got ", in.u.describe());
+  MS_CHECK(in.u.dtype() == DType::f32 || in.u.dtype() == DType::bf16, op,
+           ": the CUDA scan takes f32 or bf16 inputs, got ", in.u.describe());
+  check_max_state(op, dm.state);
+  const Shape bdl{dm.batch, dm.dim, dm.len};
+  check_shape(op, "dout", dout, bdl);
+  check_shape(op, "du", g.du, bdl);
+  check_shape(op, "ddelta", g.ddelta, bdl);
+  check_shape(op, "dA", g.dA, in.A.shape());
+  check_shape(op, "dB", g.dB, in.B.shape());
+  check_shape(op, "dC", g.dC, in.C.shape());
+  if (in.z.defined()) check_shape(op, "dz", g.dz, bdl);
+  if (g.dD.defined()) check_shape(op, "dD", g.dD, {dm.dim});
+  if (g.ddelta_bias.defined()) check_shape(op, "ddelta_bias", g.ddelta_bias, {dm.dim});
+  for (const Tensor* t : {&dout, &g.du, &g.ddelta, &g.dB, &g.dC, &g.dz}) {
+    if (!t->defined()) continue;
+    check_dtype(op, "dout/du/ddelta/dB/dC/dz", *t, in.u.dtype());
+    check_inner_contiguous(op, "dout/du/ddelta/dB/dC/dz", *t);
+  }
+  for (const Tensor* t : {&g.dA, &g.dD, &g.ddelta_bias})
+    if (t->defined()) check_dtype(op, "dA/dD/ddelta_bias", *t, DType::f32);
+  check_same_device(op, {&in.u, &dout, &g.du, &g.ddelta, &g.dA, &g.dB, &g.dC, &g.dz, &g.dD, &g.ddelta_bias,
+                         &saved.chunk_states});
+  const int64_t cw = dm.complex ? 2 : 1;
+  const int64_t n_chunks = (dm.len + kChunk - 1) / kChunk;
+  const Shape cs_shape = dm.complex ? Shape{dm.batch, dm.dim, n_chunks, dm.state, 2}
+                                    : Shape{dm.batch, dm.dim, n_chunks, dm.state};
+  MS_CHECK(saved.chunk_len == kChunk && saved.chunk_states.defined() && saved.chunk_states.shape() == cs_shape &&
+               saved.chunk_states.dtype() == DType::f32,
+           op, ": saved chunk states do not come from the CUDA forward of this input (expected f32 ",
+           shape_str(cs_shape), " with chunk_len ", kChunk, "); run selective_scan_forward with `saved` first");
+  if (dm.batch * dm.dim * dm.len == 0) {
+    return;
+  }
+  Params p = make_params(in, dm);
+  Tensor cs = saved.chunk_states.contiguous();
+  p.chunk_states = cs.data<float>();
+  p.dout = dout.raw();
+  p.o_sb = dout.stride(0);
+  p.o_sd = dout.stride(1);
+  p.du = g.du.raw();
+  p.du_sb = g.du.stride(0);
+  p.du_sd = g.du.stride(1);
+  p.ddelta = g.ddelta.raw();
+  p.dd_sb = g.ddelta.stride(0);
+  p.dd_sd = g.ddelta.stride(1);
+  if (in.z.defined()) {
+    p.dz = g.dz.raw();
+    p.dz_sb = g.dz.stride(0);
+    p.dz_sd = g.dz.stride(1);
+  }
+  p.vec = p.vec && aligned16(dout) && aligned16(g.du) && aligned16(g.ddelta) && aligned16(g.dz);
+  p.dA = g.dA.data<float>();
+  p.dA_sd = g.dA.stride(0);
+  p.dA_sn = g.dA.stride(1);
+  p.dA_sc = dm.complex ? g.dA.stride(2) : 0;
+  if (g.dD.defined()) {
+    p.dD = g.dD.data<float>();
+    p.dD_s = g.dD.stride(0);
+  }
+  if (g.ddelta_bias.defined()) {
+    p.dbias = g.ddelta_bias.data<float>();
+    p.dbias_s = g.ddelta_bias.stride(0);
+  }
+
+  const scan::KernelKey key = key_of(dm, in.u.dtype());
+  const int64_t S = key.nt * cw;
+  Tensor dbc = Tensor::zeros({dm.batch, dm.groups, 2 * S, (int64_t)p.n_chunks * kChunk}, DType::f32, Device::cuda);
+  p.dbc = dbc.data<float>();
+  split_length(p, scan::backward_threads_per_sm(key));
+  Tensor seg_local, seg_dsum, seg_start;
+  if (p.n_seg > 1) {
+    seg_local = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
+    seg_start = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
+    seg_dsum = Tensor::empty({dm.batch, dm.dim, p.n_seg}, DType::f32, Device::cuda);
+    p.seg_local = seg_local.data<float>();
+    p.seg_start = seg_start.data<float>();
+    p.seg_dsum = seg_dsum.data<float>();
+    if (key.nt != dm.state) seg_start.zero_();  // padded states of the carried adjoint stay zero
+  }
+  scan::backward_local(key, p);
+  scan::backward_combine(key, p);
+  scan::backward_main(key, p);
+  scan::backward_write_dbc(key, p, g.dB, g.dC);
+}
+
+}  // namespace ms::cuda
