@@ -14,6 +14,10 @@ Tensor with_ignored(const Tensor& targets, Rng& rng, double share) {
   return t;
 }
 
+// Five-point differences with eps 1e-3, as the MambaLM check: the mean cross-entropy's rounding noise needs the
+// larger step, and the truncation error stays far below the tolerance.
+constexpr double kEps = 1e-3;
+
 void check_unet_grads(MambaUNet& m, Rng& rng, int64_t Bsz, int64_t L, int samples, double tol) {
   Tensor ids = rand_ints({Bsz, L}, rng, 0, m.vocab());
   Tensor targets = with_ignored(rand_ints({Bsz, L}, rng, 0, m.vocab()), rng, 0.2);
@@ -31,12 +35,12 @@ void check_unet_grads(MambaUNet& m, Rng& rng, int64_t Bsz, int64_t L, int sample
       const int64_t dm = p.value.size(1);
       for (int s = 0; s < 3; ++s) {
         const int64_t row = static_cast<int64_t>(ids.item(static_cast<int64_t>(rng.below(ids.numel()))));
-        EXPECT_LT(grad_check5(loss, p.value.slice(0, row, row + 1), ana[i].slice(0, row, row + 1), rng, dm), tol)
+        EXPECT_LT(grad_check5(loss, p.value.slice(0, row, row + 1), ana[i].slice(0, row, row + 1), rng, dm, kEps), tol)
             << p.name << " row " << row;
       }
       continue;
     }
-    EXPECT_LT(grad_check5(loss, p.value, ana[i], rng, samples), tol) << p.name;
+    EXPECT_LT(grad_check5(loss, p.value, ana[i], rng, samples, kEps), tol) << p.name;
   }
 }
 
@@ -47,7 +51,7 @@ TEST_P(UNetGrad, WholeModelMatchesFiniteDifferences) {
   MambaUNet m = make_mamba_unet(tiny_unet_config(GetParam(), rng.next_u64(), {2, 2}, 1), DType::f64);
   perturb_store(m.params, rng, 0.2);
   // embedding, 5 blocks (norm + mixer), 2 x 2 pool weights, norm_f, lm_head
-  const size_t mixer = GetParam() == SsmKind::complex ? 11 : 10;
+  const size_t mixer = GetParam() == SsmKind::complex ? 10 : 9;
   EXPECT_EQ(m.params.size(), 1 + 5 * (1 + mixer) + 4 + 2);
   check_unet_grads(m, rng, 2, 12, 8, 1e-5);
 }
