@@ -1,6 +1,8 @@
 // Step mode and chunked processing of the Mamba-UNet agree with the parallel forward: 4096 samples one at a
 // time through pooling [4, 4], prefill (aligned and not) + step, chunked logits and loss, greedy generation.
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/model/unet_test_util.h"
 
@@ -43,6 +45,25 @@ TEST_P(UNetStep, ReproducesParallelLogitsOver4096Samples) {
   EXPECT_LT(l2, 1e-4);
   // The first outputs of each pooled step are where the step path differs most in structure: check them too.
   EXPECT_LT(max_abs_rel(stepped.slice(1, 0, 64), parallel.slice(1, 0, 64)), 1e-5);
+}
+
+// Other level counts and factors (none: a plain Mamba stack; a factor of 1; three levels), batch 1 and 3.
+TEST_P(UNetStep, ReproducesParallelLogitsForOtherPoolings) {
+  Rng rng(test_seed());
+  for (const std::vector<int64_t>& pool : {std::vector<int64_t>{}, {3}, {2, 1, 2}}) {
+    for (int64_t Bsz : {1, 3}) {
+      MambaUNet m = make_mamba_unet(tiny_unet_config(GetParam(), rng.next_u64(), pool, 1), DType::f32);
+      perturb_store(m.params, rng, 0.1);
+      const int64_t L = 48;
+      Tensor ids = rand_ints({Bsz, L}, rng, 0, m.vocab());
+      Tensor parallel = unet_logits(m, ids);
+      UNetInferenceState st = make_unet_inference_state(m, Bsz);
+      Tensor stepped = Tensor::empty(parallel.shape());
+      poison(stepped);
+      for (int64_t t = 0; t < L; ++t) stepped.select(1, t).copy_(unet_step(m, st, ids.select(1, t).contiguous()));
+      EXPECT_LT(max_abs_rel(stepped, parallel), 1e-5) << m.cfg.describe() << " batch " << Bsz;
+    }
+  }
 }
 
 TEST_P(UNetStep, PrefillThenStepContinuesTheSequence) {
