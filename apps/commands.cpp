@@ -3,6 +3,7 @@
 // (ms::cfg::load<Cfg>(args.config, args.sets)) and calls into pipelines/; setting `config_keys` lists the
 // config's keys in --help.
 #include "apps/cli.h"
+#include "apps/handlers.h"
 
 namespace ms::cli {
 
@@ -109,7 +110,7 @@ With --out DIR the table is also written as DIR/bench.jsonl.
 
 Example:
     mambaseq bench scan)",
-       kSet | kOut, 1, 1, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+       kSet | kOut, 1, 1, {}, cmd_bench, {}},
 
       {"synth", "Train and evaluate the synthetic tasks (Selective Copying, Induction Heads)",
        "mambaseq synth -c FILE [--set KEY=VALUE]... [--resume] [--ckpt PATH] [--out DIR]",
@@ -124,7 +125,7 @@ Rows in metrics.jsonl carry loss and accuracy for training, and accuracy with th
 Examples:
     mambaseq synth -c configs/induction_heads.toml
     mambaseq synth -c configs/selective_copying.toml --set train.steps=2000)",
-       kAllCommon, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+       kAllCommon, 0, 0, {}, cmd_synth, {}},
 
       {"data", "Inspect data as the loaders see it (FASTA regions, audio tokens)",
        "mambaseq data fetch FASTA REGION... | data tokens AUDIO [--mulaw|--linear] | data detokenize TOKENS WAV",
@@ -152,7 +153,7 @@ checkpoints) under runs/demo (or --out DIR). --set changes its config like any o
 
 Example:
     mambaseq demo --set train.steps=100)",
-       kSet | kOut, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+       kSet | kOut, 0, 0, {}, cmd_demo, {}},
   };
   return table;
 }

@@ -99,14 +99,16 @@ SynthResult run_synth(const RunRequest& req) {
   loop.label = task.kind == SynthTask::induction_heads ? "induction heads" : "selective copying";
   loop.params = &model.params;
   loop.tokens_per_step = cfg.train.batch_size * task.train_length;
+  loop.quiet = req.quiet;
   loop.step = [&](int64_t step) {
     TokenBatch tb = task_batch(task, task.train_length, static_cast<uint64_t>(cfg.train.seed),
                                static_cast<uint64_t>(step), cfg.train.batch_size);
     return lm_forward_backward(model, tb.inputs.to(device), tb.targets.to(device));
   };
-  loop.evaluate = [&](int64_t steps_done, MetricsWriter& metrics, Progress& progress) {
+  // Evaluations during training use the training length only; the final one every length.
+  loop.evaluate = [&](int64_t steps_done, bool final, MetricsWriter& metrics, Progress& progress) {
     last_evals.clear();
-    for (int64_t L : lengths) {
+    for (int64_t L : final ? lengths : std::vector<int64_t>{task.train_length}) {
       SynthEval e = evaluate_length(model, task, L, cfg.train.seed);
       metrics.write(MetricsRow(steps_done, "eval", e.loss).set("accuracy", e.accuracy).set("length", L));
       progress.message(eval_line(e));

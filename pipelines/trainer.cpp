@@ -92,6 +92,10 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
   ProgressOptions popt;
   popt.label = loop.label;
   popt.total_steps = train.steps;
+  if (loop.quiet) {
+    static std::FILE* devnull = std::fopen("/dev/null", "w");
+    popt.out = devnull;
+  }
   Progress progress(popt, out.start_step);
   if (out.start_step > 0) progress.message("resumed from " + resume_from + " at step " + std::to_string(out.start_step));
 
@@ -142,7 +146,7 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
     }
     if (train.ckpt_every > 0 && done % train.ckpt_every == 0) save(done);
     if (loop.evaluate && train.eval_every > 0 && done % train.eval_every == 0 && done < train.steps)
-      loop.evaluate(done, metrics, progress);
+      loop.evaluate(done, false, metrics, progress);
     if (g_stop_requested) {
       progress.message("interrupted: writing a checkpoint at step " + std::to_string(done));
       break;
@@ -152,7 +156,7 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
   out.finished = out.end_step >= train.steps;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress.finish(out.finished ? "done" : "stopped at step " + std::to_string(out.end_step) + " (resume with --resume)");
-  if (out.finished && loop.evaluate) loop.evaluate(out.end_step, metrics, progress);
+  if (out.finished && loop.evaluate) loop.evaluate(out.end_step, true, metrics, progress);
   return out;
 }
 

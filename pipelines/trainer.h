@@ -24,8 +24,10 @@ struct TrainLoop {
   // Runs forward + backward on the batch of `step` (0-based), accumulating into the (zeroed) gradients.
   std::function<LossResult(int64_t step)> step;
   int64_t tokens_per_step = 0;  // for the rate shown
+  bool quiet = false;           // no progress output (tests)
   // Optional: held-out evaluation after `steps_done` steps; writes its own metrics rows and messages.
-  std::function<void(int64_t steps_done, MetricsWriter& metrics, Progress& progress)> evaluate;
+  // `final` is true once, after the last step (a pipeline may evaluate more thoroughly then).
+  std::function<void(int64_t steps_done, bool final, MetricsWriter& metrics, Progress& progress)> evaluate;
 };
 
 struct TrainOutcome {

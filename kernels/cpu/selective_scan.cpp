@@ -151,6 +151,52 @@ struct RealChannelGrads {
   double *dA, *dD, *dbias;
 };
 
+// The adjoint recurrence of K states at once (independent dependency chains), from the end of the tile
+// to its start: accumulates du, ddelta (pre-softplus) into the scratch rows, writes the dB / dC partials,
+// adds to dA and leaves the adjoint entering the tile in `carry`.
+template <int K, class T>
+void reverse_states(const RealChannel<T>& ch, RealScratch<T>& s, int64_t t0, int64_t len, int64_t n0,
+                    const T* h_start, T* carry, const RealChannelGrads<T>& g) {
+  const T *e[K], *H[K], *b[K], *c[K];
+  T *dBp[K], *dCp[K];
+  T an[K], gn[K], accA[K], h0[K];
+  for (int k = 0; k < K; ++k) {
+    const int64_t n = n0 + k;
+    e[k] = s.E.data() + n * kChunk;
+    H[k] = s.H.data() + n * kChunk;
+    b[k] = ch.B + n * ch.sB + t0;
+    c[k] = ch.C + n * ch.sC + t0;
+    dBp[k] = g.dB_part + n * kChunk;
+    dCp[k] = g.dC_part + n * kChunk;
+    an[k] = ch.a[n];
+    gn[k] = carry[n];
+    accA[k] = 0;
+    h0[k] = h_start[n];
+  }
+  for (int64_t i = len - 1; i >= 0; --i) {
+    const T dy = s.dy[i], dtu = s.dtu[i], dt = s.dt[i], ui = ch.u[t0 + i];
+    T gb_sum = 0, ddt = 0;
+    for (int k = 0; k < K; ++k) {
+      gn[k] += c[k][i] * dy;  // dL/dh_t
+      const T hprev = i > 0 ? H[k][i - 1] : h0[k];
+      dCp[k][i] = dy * H[k][i];
+      dBp[k][i] = gn[k] * dtu;
+      const T gb = gn[k] * b[k][i];
+      gb_sum += gb;
+      const T ge = gn[k] * e[k][i] * hprev;
+      ddt += an[k] * ge + gb * ui;
+      accA[k] += ge * dt;
+      gn[k] *= e[k][i];
+    }
+    s.du[i] += gb_sum * dt;
+    s.ddt[i] += ddt;
+  }
+  for (int k = 0; k < K; ++k) {
+    carry[n0 + k] = gn[k];
+    g.dA[n0 + k] += accA[k];
+  }
+}
+
 template <class T>
 void backward_real_chunk(const RealChannel<T>& ch, RealScratch<T>& s, int64_t t0, int64_t len, const T* h_start,
                          const T* dout, T* carry, const RealChannelGrads<T>& g) {
@@ -176,28 +222,9 @@ void backward_real_chunk(const RealChannel<T>& ch, RealScratch<T>& s, int64_t t0
     dD += static_cast<double>(dy) * ch.u[t0 + i];
   }
   *g.dD += dD;
-  for (int64_t n = 0; n < N; ++n) {
-    const T* e = E + n * kChunk;
-    const T* Hn = H + n * kChunk;
-    const T *b = ch.B + n * ch.sB + t0, *c = ch.C + n * ch.sC + t0;
-    T* dBp = g.dB_part + n * kChunk;
-    T* dCp = g.dC_part + n * kChunk;
-    const T an = ch.a[n];
-    T gn = carry[n], accA = 0;
-    for (int64_t i = len - 1; i >= 0; --i) {
-      gn += c[i] * s.dy[i];  // dL/dh_t
-      const T hprev = i > 0 ? Hn[i - 1] : h_start[n];
-      dCp[i] = s.dy[i] * Hn[i];
-      dBp[i] = gn * s.dtu[i];
-      s.du[i] += gn * s.dt[i] * b[i];
-      const T ge = gn * e[i] * hprev;
-      s.ddt[i] += an * ge + gn * ch.u[t0 + i] * b[i];
-      accA += ge * s.dt[i];
-      gn *= e[i];
-    }
-    carry[n] = gn;
-    g.dA[n] += accA;
-  }
+  int64_t n = 0;
+  for (; n + 4 <= N; n += 4) reverse_states<4>(ch, s, t0, len, n, h_start, carry, g);
+  for (; n < N; ++n) reverse_states<1>(ch, s, t0, len, n, h_start, carry, g);
   double dbias = 0;
   for (int64_t i = 0; i < len; ++i) {
     g.du[t0 + i] = s.du[i];
@@ -489,14 +516,19 @@ void backward_impl(const SelectiveScanInputs& in, const ScanDims& dm, const Sele
                      (Cplx ? part * gr.dB.stride(3) : 0);
           T* dCrow = gr.dC.data<T>() + b * gr.dC.stride(0) + g * gr.dC.stride(1) + n * gr.dC.stride(2) +
                      (Cplx ? part * gr.dC.stride(3) : 0);
-          for (int64_t i = 0; i < T_len; ++i) {
-            double sb = 0, sc = 0;
-            for (int64_t d = g * per_group; d < (g + 1) * per_group; ++d) {
-              sb += dB_part[(d * N * sw + k) * CL + i];
-              sc += dC_part[(d * N * sw + k) * CL + i];
+          // Channel-major accumulation: contiguous, vectorizable rows, still a fixed order of additions.
+          std::vector<double> sb(T_len, 0.0), sc(T_len, 0.0);
+          for (int64_t d = g * per_group; d < (g + 1) * per_group; ++d) {
+            const T* pb = dB_part.data() + (d * N * sw + k) * CL;
+            const T* pc = dC_part.data() + (d * N * sw + k) * CL;
+            for (int64_t i = 0; i < T_len; ++i) {
+              sb[i] += pb[i];
+              sc[i] += pc[i];
             }
-            dBrow[t0 + i] = static_cast<T>(sb);
-            dCrow[t0 + i] = static_cast<T>(sc);
+          }
+          for (int64_t i = 0; i < T_len; ++i) {
+            dBrow[t0 + i] = static_cast<T>(sb[i]);
+            dCrow[t0 + i] = static_cast<T>(sc[i]);
           }
         }
       }
