@@ -98,7 +98,7 @@ Example:
        kSet | kOut, 1, 1, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
 
       {"bench", "Measure speed and memory of the hot paths (scan, model, generate, io)",
-       "mambaseq bench scan|model|generate|io [--set KEY=VALUE]... [--out DIR]",
+       "mambaseq bench scan|model|generate|parity|io [--set KEY=VALUE]... [--out DIR]",
        R"(Times one part of the toolkit and prints a table last:
     scan      selective scan forward and backward at the reference shapes (D=1024, N=16,
               L = 2^10 ... 2^20, B = 2^20 / L): ms, achieved GB/s and the fraction of the memory-bandwidth
@@ -106,6 +106,10 @@ Example:
     model     a training step of a MambaLM: tokens/s and peak memory
     generate  step-mode sampling at batch 1, 64 and 1024: tokens/s
     io        FASTA and audio loading into token windows: bases (samples) per second
+    parity    the same 200-step training run on the CPU and the GPU: the loss curves' largest
+              relative difference (fp32)
+Settings are --set keys of the benchmark's section, e.g. --set scan.lengths=[4096] --set device=cpu,
+--set model.lengths=[65536] --set generate.batches=[1,64].
 With --out DIR the table is also written as DIR/bench.jsonl.
 
 Example:
