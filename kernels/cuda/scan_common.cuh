@@ -34,6 +34,7 @@ struct Params {
   float* seg_start;       // (B, D, n_seg, NT*CW) scratch: state / adjoint entering each segment
   bool softplus;
   bool vec;               // every (B, D, L) row starts 16-byte aligned: vector loads allowed
+  bool bc_vec;            // every B and C row starts 16-byte aligned (lanes kernel: vector staging)
   // backward outputs
   void *du, *ddelta, *dz;
   int64_t du_sb, du_sd, dd_sb, dd_sd, dz_sb, dz_sd;

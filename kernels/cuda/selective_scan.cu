@@ -1,6 +1,8 @@
 // CUDA twin of kernels/selective_scan.h: argument checks, parameter blocks, scratch, and the order of
 // the kernel launches (selective_scan_fwd.cu, selective_scan_bwd.cu). Layout: docs/cuda-scan.md.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "kernels/cuda/scan_launch.cuh"
 #include "kernels/selective_scan.h"
@@ -68,6 +70,13 @@ Params make_params(const SelectiveScanInputs& in, const ScanDims& dm) {
   }
   p.softplus = in.delta_softplus;
   p.vec = aligned16(in.u) && aligned16(in.delta) && aligned16(in.z);
+  auto bc_aligned = [](const Tensor& t) {
+    const size_t es = dtype_size(t.dtype());
+    bool ok = reinterpret_cast<uintptr_t>(t.raw()) % 16 == 0;
+    for (int i = 0; i + 1 < t.ndim(); ++i) ok = ok && (t.stride(i) * es) % 16 == 0;
+    return ok;
+  };
+  p.bc_vec = bc_aligned(in.B) && bc_aligned(in.C);
   return p;
 }
 
@@ -86,6 +95,54 @@ void split_length(Params& p, int threads_per_sm) {
 
 scan::KernelKey key_of(const ScanDims& dm, DType dt) {
   return scan::KernelKey{dt, scan::padded_states(dm.state), dm.complex};
+}
+
+// Which kernels run. MAMBASEQ_SCAN_FWD = v4 | sliced | lanes | auto and MAMBASEQ_SCAN_BWD = v4 | v5 | auto
+// (read at every call, so tests and benchmarks can compare them in one process); auto is the default
+// and picks per shape (docs/cuda-scan.md).
+enum class FwdImpl { v4, sliced, lanes, automatic };
+FwdImpl fwd_impl() {
+  const char* e = std::getenv("MAMBASEQ_SCAN_FWD");
+  if (!e || !*e || !std::strcmp(e, "auto")) return FwdImpl::automatic;
+  if (!std::strcmp(e, "v4")) return FwdImpl::v4;
+  if (!std::strcmp(e, "sliced")) return FwdImpl::sliced;
+  if (!std::strcmp(e, "lanes")) return FwdImpl::lanes;
+  MS_FAIL("MAMBASEQ_SCAN_FWD=", e, " is not one of v4, sliced, lanes, auto");
+}
+
+// MAMBASEQ_SCAN_BWD = v4 | wide | narrow | auto: v4's kernels, or the sliced ones with 8 (wide) or 4
+// (narrow) floats of state per lane.
+enum class BwdImpl { v4, wide, narrow };
+BwdImpl bwd_impl() {
+  const char* e = std::getenv("MAMBASEQ_SCAN_BWD");
+  if (!e || !*e || !std::strcmp(e, "auto")) return BwdImpl::wide;
+  if (!std::strcmp(e, "v4")) return BwdImpl::v4;
+  if (!std::strcmp(e, "wide")) return BwdImpl::wide;
+  if (!std::strcmp(e, "narrow")) return BwdImpl::narrow;
+  MS_FAIL("MAMBASEQ_SCAN_BWD=", e, " is not one of v4, wide, narrow, auto");
+}
+
+// Cuts L into segments for the sliced kernels (same rule as split_length, in blocks of 64 channels).
+void split_length_blocks(Params& p, int blocks_per_sm) {
+  split_length(p, blocks_per_sm * scan::kThreads);
+}
+
+// The v5 forward: the sliced kernel when its grid fills at least one wave of resident blocks, the
+// lanes-over-time kernel otherwise (few channels: it computes every decay once where a split sliced
+// scan would compute it twice).
+FwdImpl plan_forward(FwdImpl want, const scan::KernelKey& key, Params& p) {
+  p.n_seg = 1;
+  p.seg_chunks = p.n_chunks;
+  if (want == FwdImpl::v4) {
+    split_length(p, scan::forward_threads_per_sm(key));
+    return FwdImpl::v4;
+  }
+  const int bps = scan::forward_sliced_blocks_per_sm(key);
+  const int64_t wave = (int64_t)bps * sm_count();
+  const int64_t blocks = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
+  if (want == FwdImpl::lanes || (want == FwdImpl::automatic && blocks < wave)) return FwdImpl::lanes;
+  split_length_blocks(p, bps);
+  return FwdImpl::sliced;
 }
 
 }  // namespace
@@ -128,7 +185,7 @@ void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, co
   if (last.defined()) p.last = last.data<float>();
 
   const scan::KernelKey key = key_of(dm, in.u.dtype());
-  split_length(p, scan::forward_threads_per_sm(key));
+  const FwdImpl impl = plan_forward(fwd_impl(), key, p);
   Tensor seg_local, seg_dsum, seg_start;
   if (p.n_seg > 1) {
     const int64_t S = key.nt * cw;
@@ -140,9 +197,17 @@ void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, co
     p.seg_dsum = seg_dsum.data<float>();
     if (key.nt != dm.state) seg_start.zero_();  // the combine writes real states only; padding stays zero
   }
-  scan::forward_local(key, p);
-  scan::forward_combine(key, p);
-  scan::forward_main(key, p);
+  if (impl == FwdImpl::v4) {
+    scan::forward_local(key, p);
+    scan::forward_combine(key, p);
+    scan::forward_main(key, p);
+  } else if (impl == FwdImpl::sliced) {
+    scan::forward_sliced_local(key, p);
+    scan::forward_combine(key, p);
+    scan::forward_sliced_main(key, p);
+  } else {
+    scan::forward_lanes(key, p);
+  }
   if (last.defined() && !last_direct) last_state.copy_(last);
 }
 
@@ -219,7 +284,10 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
   const int64_t S = key.nt * cw;
   Tensor dbc = Tensor::zeros({dm.batch, dm.groups, 2 * S, (int64_t)p.n_chunks * kChunk}, DType::f32, Device::cuda);
   p.dbc = dbc.data<float>();
-  split_length(p, scan::backward_threads_per_sm(key));
+  const BwdImpl impl = bwd_impl();
+  const bool narrow = impl == BwdImpl::narrow;
+  if (impl == BwdImpl::v4) split_length(p, scan::backward_threads_per_sm(key));
+  else split_length_blocks(p, scan::backward_sliced_blocks_per_sm(key, narrow));
   Tensor seg_local, seg_dsum, seg_start;
   if (p.n_seg > 1) {
     seg_local = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
@@ -230,9 +298,15 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
     p.seg_dsum = seg_dsum.data<float>();
     if (key.nt != dm.state) seg_start.zero_();  // padded states of the carried adjoint stay zero
   }
-  scan::backward_local(key, p);
-  scan::backward_combine(key, p);
-  scan::backward_main(key, p);
+  if (impl == BwdImpl::v4) {
+    scan::backward_local(key, p);
+    scan::backward_combine(key, p);
+    scan::backward_main(key, p);
+  } else {
+    scan::backward_sliced_local(key, narrow, p);
+    scan::backward_combine(key, p);
+    scan::backward_sliced_main(key, narrow, p);
+  }
   scan::backward_write_dbc(key, p, g.dB, g.dC);
 }
 
