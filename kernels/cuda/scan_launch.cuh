@@ -43,7 +43,12 @@ void backward_main(const KernelKey& k, const Params& p);
 // `narrow`: twice the slices (4 floats of state per lane) where the state count allows it.
 int backward_sliced_lanes_per_channel(const KernelKey& k, bool narrow);
 int backward_sliced_blocks_per_sm(const KernelKey& k, bool narrow);
-void backward_sliced_local(const KernelKey& k, bool narrow, const Params& p);
+// The local pass runs on its own, finer segments (Params lp: n_seg / seg_chunks of those, local_first =
+// the first one it covers) so that its grid fills the GPU; the combine walks them and writes the adjoint
+// entering each of the main pass's segments (per_main local segments per main segment).
+int backward_sliced_local_blocks_per_sm(const KernelKey& k, bool narrow);
+void backward_sliced_local(const KernelKey& k, bool narrow, const Params& lp);
+void backward_sliced_combine(const KernelKey& k, const Params& p, int fine, int per_main);
 void backward_sliced_main(const KernelKey& k, bool narrow, const Params& p);
 // Writes the accumulated dB/dC scratch into the (strided, f32 or bf16) gradient tensors.
 void backward_write_dbc(const KernelKey& k, const Params& p, const Tensor& dB, const Tensor& dC);

@@ -127,9 +127,9 @@ void split_length_blocks(Params& p, int blocks_per_sm) {
   split_length(p, blocks_per_sm * scan::kThreads);
 }
 
-// The v5 forward: the sliced kernel when its grid fills at least one wave of resident blocks, the
+// The v5 forward: the sliced kernel when its grid fills at least 3/4 of a wave of resident blocks, the
 // lanes-over-time kernel otherwise (few channels: it computes every decay once where a split sliced
-// scan would compute it twice).
+// scan would compute it twice). A sliced grid between 3/4 and 1 wave runs unsplit.
 FwdImpl plan_forward(FwdImpl want, const scan::KernelKey& key, Params& p) {
   p.n_seg = 1;
   p.seg_chunks = p.n_chunks;
@@ -140,7 +140,7 @@ FwdImpl plan_forward(FwdImpl want, const scan::KernelKey& key, Params& p) {
   const int bps = scan::forward_sliced_blocks_per_sm(key);
   const int64_t wave = (int64_t)bps * sm_count();
   const int64_t blocks = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
-  if (want == FwdImpl::lanes || (want == FwdImpl::automatic && blocks < wave)) return FwdImpl::lanes;
+  if (want == FwdImpl::lanes || (want == FwdImpl::automatic && 4 * blocks < 3 * wave)) return FwdImpl::lanes;
   split_length_blocks(p, bps);
   return FwdImpl::sliced;
 }
@@ -286,13 +286,29 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
   p.dbc = dbc.data<float>();
   const BwdImpl impl = bwd_impl();
   const bool narrow = impl == BwdImpl::narrow;
-  if (impl == BwdImpl::v4) split_length(p, scan::backward_threads_per_sm(key));
-  else split_length_blocks(p, scan::backward_sliced_blocks_per_sm(key, narrow));
+  // The sliced local pass runs on `per_main` finer segments per main segment, as many as fill one wave
+  // of its own resident blocks (it has more per SM than the main kernel).
+  int per_main = 1;
+  if (impl == BwdImpl::v4) {
+    split_length(p, scan::backward_threads_per_sm(key));
+  } else {
+    split_length_blocks(p, scan::backward_sliced_blocks_per_sm(key, narrow));
+    if (p.n_seg > 1) {
+      const int64_t per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
+      const int64_t local_wave = (int64_t)scan::backward_sliced_local_blocks_per_sm(key, narrow) * sm_count();
+      per_main = (int)std::max<int64_t>(1, local_wave / (per_seg * (p.n_seg - 1)));
+      per_main = std::min(per_main, p.seg_chunks);
+      const int fine_chunks = (p.seg_chunks + per_main - 1) / per_main;
+      p.seg_chunks = fine_chunks * per_main;  // main segments are whole local segments
+      p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
+    }
+  }
+  const int fine = p.n_seg > 1 ? (p.n_chunks + p.seg_chunks / per_main - 1) / (p.seg_chunks / per_main) : 1;
   Tensor seg_local, seg_dsum, seg_start;
   if (p.n_seg > 1) {
-    seg_local = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
+    seg_local = Tensor::empty({dm.batch, dm.dim, fine, S}, DType::f32, Device::cuda);
     seg_start = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
-    seg_dsum = Tensor::empty({dm.batch, dm.dim, p.n_seg}, DType::f32, Device::cuda);
+    seg_dsum = Tensor::empty({dm.batch, dm.dim, fine}, DType::f32, Device::cuda);
     p.seg_local = seg_local.data<float>();
     p.seg_start = seg_start.data<float>();
     p.seg_dsum = seg_dsum.data<float>();
@@ -303,8 +319,14 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
     scan::backward_combine(key, p);
     scan::backward_main(key, p);
   } else {
-    scan::backward_sliced_local(key, narrow, p);
-    scan::backward_combine(key, p);
+    if (p.n_seg > 1) {
+      Params lp = p;
+      lp.n_seg = fine;
+      lp.seg_chunks = p.seg_chunks / per_main;
+      lp.local_first = per_main;  // the first main segment needs no local pass
+      scan::backward_sliced_local(key, narrow, lp);
+      scan::backward_sliced_combine(key, p, fine, per_main);
+    }
     scan::backward_sliced_main(key, narrow, p);
   }
   scan::backward_write_dbc(key, p, g.dB, g.dC);

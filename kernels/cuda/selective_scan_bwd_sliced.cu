@@ -18,9 +18,6 @@
 namespace ms::cuda::scan {
 namespace {
 
-#ifndef MS_NARROW_LANES
-#define MS_NARROW_LANES 512
-#endif
 constexpr int kChan = 64;   // channels per block
 constexpr int kW = 4;       // steps per window
 constexpr int kRedPitch = 36;  // floats per lane row of the dB/dC reduction buffer (32 + 4: no conflicts)
@@ -58,11 +55,12 @@ __device__ __forceinline__ float pick_own(const float (&a)[W], int slice, int k)
 }
 
 // Register budgets (lanes per SM the allocation must allow): the main kernel with 8 floats of state per
-// lane keeps two groups in flight (about 240 registers: 256 lanes per SM), with 4 floats (one group) it
-// fits 128 registers (512 lanes); the local pass fits 128 registers.
+// lane keeps two groups in flight (about 240 registers: 256 lanes per SM); with 4 floats (one group) it
+// gets 128 registers at 4 slices per channel (512 lanes, 44 bytes of spill for real N = 16) and 170
+// otherwise; the local pass fits 128 registers.
 template <int S, int TPC>
 constexpr int main_min_blocks() {
-  constexpr int lanes = S >= 8 ? 256 : MS_NARROW_LANES;
+  constexpr int lanes = S >= 8 ? 256 : TPC >= 4 ? 512 : 384;
   return lanes / (kChan * TPC) > 1 ? lanes / (kChan * TPC) : 1;
 }
 template <int TPC>
@@ -83,7 +81,7 @@ __global__ void __launch_bounds__(kChan * TPC, local_min_blocks<TPC>()) bwd_slic
   using Tile = TileLoader<T, NT, CW, THREADS>;
   __shared__ __align__(16) float tiles[2][Tile::FLOATS];
 
-  const SlicePos q = slice_pos<TPC>(p, 1);  // segment 0 needs no local pass
+  const SlicePos q = slice_pos<TPC>(p, p.local_first);  // the first main segment needs no local pass
   const int b = q.b, d = q.d, N = p.nstate, slice = q.slice;
   const int64_t bd = (int64_t)b * p.dim + d;
   const int c_begin = q.seg * p.seg_chunks;
@@ -175,6 +173,45 @@ __global__ void __launch_bounds__(kChan * TPC, local_min_blocks<TPC>()) bwd_slic
   if (!q.active) return;
   store_slice<S>(p.seg_local + (bd * p.n_seg + q.seg) * NT * CW, slice * S, NT * CW, cr);
   if (slice == 0) p.seg_dsum[bd * p.n_seg + q.seg] = dsum;
+}
+
+// One thread per (b, d, n): walks the local pass's segments (`fine` of them, `per_main` per segment of
+// the main pass) from the last, R <- X_f + conj(exp(A dsum_f)) R, and records the adjoint entering each
+// main segment from its right into seg_start (n_seg of `p`, the main pass's Params).
+template <int NT, bool CPLX>
+__global__ void bwd_sliced_combine_kernel(Params p, int fine, int per_main) {
+  constexpr int CW = CPLX ? 2 : 1;
+  constexpr int S = NT * CW;
+  const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+  if (i >= (int64_t)p.batch * p.dim * p.nstate) return;
+  const int n = i % p.nstate;
+  const int64_t bd = i / p.nstate;
+  const int d = bd % p.dim;
+  const float* pa = p.A + (int64_t)d * p.A_sd + (int64_t)n * p.A_sn;
+  const double ar = pa[0], aim = CPLX ? pa[p.A_sc] : 0.0;
+  double rr = 0, ri = 0;
+  for (int f = fine - 1; f >= per_main - 1; --f) {
+    if (f == fine - 1 || (f + 1) % per_main == 0) {
+      float* st = p.seg_start + (bd * p.n_seg + f / per_main) * S + n * CW;
+      st[0] = (float)rr;
+      if (CPLX) st[1] = (float)ri;
+    }
+    if (f < per_main) break;
+    const double ds = p.seg_dsum[bd * fine + f];
+    const float* loc = p.seg_local + (bd * fine + f) * S + n * CW;
+    const double e = exp(ar * ds);
+    if (CPLX) {
+      double sn, cs;
+      sincos(aim * ds, &sn, &cs);
+      const double pr = e * cs, pim = e * sn;  // conj(P) R
+      const double nr = pr * rr + pim * ri + loc[0];
+      const double ni = pr * ri - pim * rr + loc[1];
+      rr = nr;
+      ri = ni;
+    } else {
+      rr = e * rr + loc[0];
+    }
+  }
 }
 
 // Adds four consecutive floats (16-byte aligned) with one vector atomic on sm_90.
@@ -625,12 +662,30 @@ int backward_sliced_blocks_per_sm(const KernelKey& key, bool narrow) {
   return r;
 }
 
-void backward_sliced_local(const KernelKey& key, bool narrow, const Params& p) {
-  if (p.n_seg < 2) return;
+int backward_sliced_local_blocks_per_sm(const KernelKey& key, bool narrow) {
+  int r = 0;
+  MS_SCAN_DISPATCH(key, T, NT, CPLX,
+                   MS_BWD_TPC_DISPATCH(narrow, NT, CPLX, TPC,
+                                       MS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                                           &r, bwd_sliced_local_kernel<T, NT, CPLX, TPC>, kChan * TPC, 0))));
+  return r;
+}
+
+void backward_sliced_local(const KernelKey& key, bool narrow, const Params& lp) {
+  if (lp.n_seg <= lp.local_first) return;
   MS_SCAN_DISPATCH(key, T, NT, CPLX,
                    MS_BWD_TPC_DISPATCH(narrow, NT, CPLX, TPC,
                                        bwd_sliced_local_kernel<T, NT, CPLX, TPC>
-                                       <<<grid_blocks(p, p.n_seg - 1), kChan * TPC, 0, stream()>>>(p)));
+                                       <<<grid_blocks(lp, lp.n_seg - lp.local_first), kChan * TPC, 0, stream()>>>(lp)));
+  MS_CUDA_CHECK_LAUNCH();
+}
+
+void backward_sliced_combine(const KernelKey& key, const Params& p, int fine, int per_main) {
+  if (p.n_seg < 2) return;
+  const int64_t n = (int64_t)p.batch * p.dim * p.nstate;
+  MS_SCAN_DISPATCH(key, T, NT, CPLX,
+                   (void)sizeof(T);
+                   bwd_sliced_combine_kernel<NT, CPLX><<<blocks_for(n, 256), 256, 0, stream()>>>(p, fine, per_main));
   MS_CUDA_CHECK_LAUNCH();
 }
 

@@ -33,18 +33,84 @@ constexpr int kLtTile = kLtTL * kLtK;     // steps per tile
 constexpr int kLtThreads = 32 * kLtWarps;
 static_assert(kLtTile % kChunk == 0 && kChunk % kLtK == 0, "tiles are whole chunks, chunks whole lane runs");
 
-template <int S>
+// Shared memory of a block, in floats: the staged B and C tiles [time lane][step][row] (f32), the warp
+// aggregates, the carries, A, the row offsets of B and C, and the raw copy of the next tile's B and C as
+// stored in global memory ([tensor][row][step], storage type T) that cp.async fills while a tile is
+// computed.
+template <int S, class T>
 struct LtLayout {
-  static constexpr int STEP = S + 4;                 // floats per step row (pad: conflict-free staging)
+  static constexpr int STEP = S + 4;                 // floats per step row (pad: conflict-free transpose)
   static constexpr int LANE = kLtK * STEP + 4;       // floats per time lane (pad: conflict-free reads)
   static constexpr int TILE = kLtTL * LANE;          // floats per staged tensor
   static constexpr int AGG = 2 * kLtWarps * kLtCPW * 8;  // [parity][warp][channel][P(4), h(4)]
   static constexpr int CARRY = 2 * kLtCPW * S;       // [parity][channel][S]
   static constexpr int COEF = 2 * kLtCPW * S;        // [channel][re A log2e | im A][S] per group of 4
-  static constexpr size_t bytes(bool with_c) {
-    return sizeof(float) * ((with_c ? 2 : 1) * TILE + AGG + CARRY + COEF);
-  }
+  static constexpr int ROWOFF = 2 * S * 2;           // [tensor][row] int64 element offsets
+  static constexpr int RAW = 2 * S * kLtTile * (int)sizeof(T) / 4;  // [tensor][row][step] of T
+  static constexpr int RAW_AT = 2 * TILE + AGG + CARRY + COEF + ROWOFF;
+  static constexpr size_t bytes() { return sizeof(float) * (RAW_AT + RAW); }
 };
+
+// cp.async of 16 bytes, zero-filled beyond the first src_bytes (sm_80+); completion is waited for with
+// cp_async_wait_all before the barrier that publishes the data.
+__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
+  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes) : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_group 0;\n" ::: "memory"); }
+
+// Starts copying B and C of steps [t0, t0 + kLtTile) into the raw buffer (rows n >= N and steps >= L
+// zero-filled). Needs every B and C row 16-byte aligned (Params::bc_vec).
+template <class T, int S, int CW>
+__device__ __forceinline__ void lt_copy_async(T* raw, const int64_t* rowoff, const T* B_base, const T* C_base,
+                                              int nstate, int t0, int len) {
+  constexpr int EPC = 16 / (int)sizeof(T);       // elements per 16-byte chunk
+  constexpr int CPR = kLtTile / EPC;             // chunks per row
+  constexpr int CHUNKS = 2 * S * CPR;
+  static_assert(CHUNKS % kLtThreads == 0, "whole chunks per thread");
+#pragma unroll 1
+  for (int k = 0; k < CHUNKS / kLtThreads; ++k) {
+    const int c = k * kLtThreads + threadIdx.x;
+    const int tensor = c / (S * CPR), row = (c / CPR) % S, col = c % CPR;
+    const int t = t0 + col * EPC;
+    const int valid = row / CW < nstate ? min(max(len - t, 0), EPC) : 0;
+    const T* base = tensor ? C_base : B_base;
+    const T* src = valid > 0 ? base + rowoff[tensor * S + row] + t : base;
+    cp_async16(raw + (int64_t)(tensor * S + row) * kLtTile + col * EPC, src, valid * (int)sizeof(T));
+  }
+  cp_async_commit();
+}
+
+// Converts the raw copy into the staged f32 tiles: each item is 4 steps x 4 rows, read as four vectors
+// along the steps and written as four float4 along the rows.
+template <class T, int S>
+__device__ __forceinline__ void lt_transpose(const T* raw, float* tB, float* tC) {
+  using Lay = LtLayout<S, T>;
+  constexpr int RQ = S / 4, TQ = kLtTile / 4;
+  constexpr int ITEMS = 2 * RQ * TQ;
+  static_assert(ITEMS % kLtThreads == 0, "whole items per thread");
+#pragma unroll 1
+  for (int k = 0; k < ITEMS / kLtThreads; ++k) {
+    const int item = k * kLtThreads + threadIdx.x;
+    const int tq = item % TQ, rq = (item / TQ) % RQ, tensor = item / (TQ * RQ);
+    float v[4][4];  // [row][step]
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      Vec<T, 4> q;
+      q.load(raw + (int64_t)(tensor * S + 4 * rq + j) * kLtTile, 4 * tq, kLtTile, true);
+#pragma unroll
+      for (int i = 0; i < 4; ++i) v[j][i] = q[i];
+    }
+    float* tile = tensor ? tC : tB;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int t = 4 * tq + i;
+      *reinterpret_cast<float4*>(tile + (t / kLtK) * Lay::LANE + (t % kLtK) * Lay::STEP + 4 * rq) =
+          make_float4(v[0][i], v[1][i], v[2][i], v[3][i]);
+    }
+  }
+}
 
 // Complex-aware helpers on groups of 4 floats (4 real states or 2 complex (re, im) states).
 template <bool CPLX>
@@ -93,7 +159,7 @@ template <class T, int NT, int CW>
 __device__ __forceinline__ void lt_stage(float* tile, const T* base, int64_t sn, int64_t sc, int nstate, int t0,
                                           int len, bool vec) {
   constexpr int S = NT * CW;
-  using Lay = LtLayout<S>;
+  using Lay = LtLayout<S, T>;
   constexpr int RQ = S / 4;                         // row quads
   constexpr int ITEMS = (kLtTile / 4) * RQ;         // (step quad, row quad)
 #pragma unroll 1
@@ -131,12 +197,14 @@ __global__ void __launch_bounds__(kLtThreads, MS_LT_MINB) fwd_lanes_kernel(Param
   constexpr int S = NT * CW;
   constexpr int NG = S / 4;  // groups of 4 floats
   constexpr int K = kLtK;
-  using Lay = LtLayout<S>;
+  using Lay = LtLayout<S, T>;
   extern __shared__ __align__(16) float smem[];
   float* tB = smem;
   float* tC = smem + Lay::TILE;
   float* agg = smem + 2 * Lay::TILE;
   float* carry = agg + Lay::AGG;
+  int64_t* rowoff = reinterpret_cast<int64_t*>(carry + Lay::CARRY + Lay::COEF);
+  T* raw = reinterpret_cast<T*>(smem + Lay::RAW_AT);
 
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int tw = lane % kLtTLW, cw = lane / kLtTLW;
@@ -195,6 +263,15 @@ __global__ void __launch_bounds__(kLtThreads, MS_LT_MINB) fwd_lanes_kernel(Param
   const T* B_base = static_cast<const T*>(p.Bm) + b * p.B_sb + g * p.B_sg;
   const T* C_base = static_cast<const T*>(p.Cm) + b * p.C_sb + g * p.C_sg;
   const int L = p.len;
+  const bool async = p.bc_vec;  // B / C rows 16-byte aligned: staged by cp.async one tile ahead
+  if (async) {
+    if (threadIdx.x < 2 * S) {
+      const int tensor = threadIdx.x / S, row = threadIdx.x % S, n = row / CW, part = row % CW;
+      rowoff[threadIdx.x] = tensor ? n * p.C_sn + part * p.C_sc : n * p.B_sn + part * p.B_sc;
+    }
+    __syncthreads();
+    lt_copy_async<T, S, CW>(raw, rowoff, B_base, C_base, N, 0, L);
+  }
 
   Vec<T, K> nu, nd, nz;
   nu.load(u_row, tau * K, L, p.vec);
@@ -203,9 +280,14 @@ __global__ void __launch_bounds__(kLtThreads, MS_LT_MINB) fwd_lanes_kernel(Param
   int par = 0;  // parity of the aggregate buffer (alternates every group)
 
   for (int t0 = 0, it = 0; t0 < L; t0 += kLtTile, ++it) {
-    __syncthreads();  // the previous tile is done with the staged B/C
-    lt_stage<T, NT, CW>(tB, B_base, p.B_sn, p.B_sc, N, t0, L, p.bc_vec);
-    lt_stage<T, NT, CW>(tC, C_base, p.C_sn, p.C_sc, N, t0, L, p.bc_vec);
+    if (async) cp_async_wait_all();
+    __syncthreads();  // the previous tile is done with the staged B/C; this tile's raw copy landed
+    if (async) {
+      lt_transpose<T, S>(raw, tB, tC);
+    } else {
+      lt_stage<T, NT, CW>(tB, B_base, p.B_sn, p.B_sc, N, t0, L, false);
+      lt_stage<T, NT, CW>(tC, C_base, p.C_sn, p.C_sc, N, t0, L, false);
+    }
     const int ts = t0 + tau * K;  // this lane's first step
     const Vec<T, K> uu = nu, dd = nd, zz = nz;
     if (t0 + kLtTile < L) {
@@ -225,7 +307,8 @@ __global__ void __launch_bounds__(kLtThreads, MS_LT_MINB) fwd_lanes_kernel(Param
       dsum += x;
       y[i] = dskip * uu[i] * (CPLX ? 0.5f : 1.f);  // the D skip, before the final doubling (complex)
     }
-    __syncthreads();  // staged tiles (and the carry) visible
+    __syncthreads();  // staged tiles (and the carry) visible, raw buffer free
+    if (async && t0 + kLtTile < L) lt_copy_async<T, S, CW>(raw, rowoff, B_base, C_base, N, t0 + kLtTile, L);
     const float* lB = tB + tau * Lay::LANE;
     const float* lC = tC + tau * Lay::LANE;
     const int cpar = it & 1;
@@ -298,6 +381,7 @@ __global__ void __launch_bounds__(kLtThreads, MS_LT_MINB) fwd_lanes_kernel(Param
       // The state entering this warp: the carry, then the preceding warps' aggregates.
       float hs[4];
       ld4(carry + (cpar * kLtCPW + cw) * S + 4 * q, hs);
+#pragma unroll 1
       for (int w = 0; w < warp; ++w) {
         float Pa[4], ha[4];
         ld4(ag + (w * kLtCPW + cw) * 8, Pa);
@@ -369,7 +453,7 @@ auto prepared_lanes_kernel() {
   auto k = fwd_lanes_kernel<T, NT, CPLX>;
   static bool done = [&] {
     MS_CUDA_CHECK(cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       (int)LtLayout<NT * (CPLX ? 2 : 1)>::bytes(true)));
+                                       (int)LtLayout<NT * (CPLX ? 2 : 1), T>::bytes()));
     return true;
   }();
   (void)done;
@@ -383,7 +467,7 @@ int forward_lanes_blocks_per_sm(const KernelKey& key) {
   MS_SCAN_DISPATCH(key, T, NT, CPLX,
                    MS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(
                        &r, prepared_lanes_kernel<T, NT, CPLX>(), kLtThreads,
-                       LtLayout<NT * (CPLX ? 2 : 1)>::bytes(true))));
+                       LtLayout<NT * (CPLX ? 2 : 1), T>::bytes())));
   return r;
 }
 
@@ -394,7 +478,7 @@ int64_t forward_lanes_blocks(const Params& p) {
 void forward_lanes(const KernelKey& key, const Params& p) {
   MS_SCAN_DISPATCH(key, T, NT, CPLX,
                    prepared_lanes_kernel<T, NT, CPLX>()<<<(int)forward_lanes_blocks(p), kLtThreads,
-                                                          LtLayout<NT * (CPLX ? 2 : 1)>::bytes(true), stream()>>>(p));
+                                                          LtLayout<NT * (CPLX ? 2 : 1), T>::bytes(), stream()>>>(p));
   MS_CUDA_CHECK_LAUNCH();
 }
 
