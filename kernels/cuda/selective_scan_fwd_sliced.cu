@@ -214,6 +214,49 @@ __global__ void __launch_bounds__(kChan * slices_for<NT, CPLX>(), fwd_min_blocks
   }
 }
 
+// One thread per (b, d, n): walks the local pass's segments (`per_main` of them per segment of the main
+// pass) in order, H <- exp(A dsum_f) H + local_f, and records the state entering each main segment into
+// seg_start (n_seg of `p`, the main pass's Params). Decays in double: dsum can be large.
+template <int NT, bool CPLX>
+__global__ void fwd_sliced_combine_kernel(Params p, int fine, int per_main) {
+  constexpr int CW = CPLX ? 2 : 1;
+  constexpr int S = NT * CW;
+  const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+  if (i >= (int64_t)p.batch * p.dim * p.nstate) return;
+  const int n = i % p.nstate;
+  const int64_t bd = i / p.nstate;
+  const int d = bd % p.dim;
+  const float* pa = p.A + (int64_t)d * p.A_sd + (int64_t)n * p.A_sn;
+  const double ar = pa[0], aim = CPLX ? pa[p.A_sc] : 0.0;
+  double hr = 0, hi = 0;
+  if (p.h0) {
+    hr = p.h0[(bd * p.nstate + n) * CW];
+    if (CPLX) hi = p.h0[(bd * p.nstate + n) * CW + 1];
+  }
+  for (int f = 0;; ++f) {
+    if (f % per_main == 0) {
+      float* st = p.seg_start + (bd * p.n_seg + f / per_main) * S + n * CW;
+      st[0] = (float)hr;
+      if (CPLX) st[1] = (float)hi;
+      if (f / per_main == p.n_seg - 1) break;
+    }
+    const double ds = p.seg_dsum[bd * fine + f];
+    const float* loc = p.seg_local + (bd * fine + f) * S + n * CW;
+    const double e = exp(ar * ds);
+    if (CPLX) {
+      double sn, cs;
+      sincos(aim * ds, &sn, &cs);
+      const double pr = e * cs, pim = e * sn;
+      const double nr = pr * hr - pim * hi + loc[0];
+      const double ni = pr * hi + pim * hr + loc[1];
+      hr = nr;
+      hi = ni;
+    } else {
+      hr = e * hr + loc[0];
+    }
+  }
+}
+
 template <class Kernel>
 int resident_blocks(Kernel k, int threads) {
   int blocks = 0;
@@ -234,11 +277,20 @@ int forward_sliced_blocks_per_sm(const KernelKey& key) {
   return r;
 }
 
-void forward_sliced_local(const KernelKey& key, const Params& p) {
-  if (p.n_seg < 2) return;
+void forward_sliced_local(const KernelKey& key, const Params& lp, int segments) {
+  if (segments < 1) return;
   MS_SCAN_DISPATCH(key, T, NT, CPLX,
                    fwd_sliced_kernel<T, NT, CPLX, true>
-                   <<<grid_blocks(p, p.n_seg - 1), kChan * slices_for<NT, CPLX>(), 0, stream()>>>(p));
+                   <<<grid_blocks(lp, segments), kChan * slices_for<NT, CPLX>(), 0, stream()>>>(lp));
+  MS_CUDA_CHECK_LAUNCH();
+}
+
+void forward_sliced_combine(const KernelKey& key, const Params& p, int fine, int per_main) {
+  if (p.n_seg < 2) return;
+  const int64_t n = (int64_t)p.batch * p.dim * p.nstate;
+  MS_SCAN_DISPATCH(key, T, NT, CPLX,
+                   (void)sizeof(T);
+                   fwd_sliced_combine_kernel<NT, CPLX><<<blocks_for(n, 256), 256, 0, stream()>>>(p, fine, per_main));
   MS_CUDA_CHECK_LAUNCH();
 }
 

@@ -10,6 +10,8 @@
 // bf16: the CPU runs in f32 on the bf16-rounded inputs; rel_l2 < 1e-2 (outputs are rounded to bf16).
 // Accumulated gradients (dA, dD, ddelta_bias) start from random values and the compared quantity is
 // the increment, so a kernel that overwrote them would fail. Overwritten outputs start as NaN.
+// Every case runs under each kernel combination of kImpls (v4, the sliced v5 kernels with an L split where
+// the grid is small, lanes over time, and the default choice), against one CPU reference.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -229,6 +231,10 @@ std::vector<Case> cases() {
   add({1, 96, 5000, 8, 3, false, true, true, true, true, true, false});     // N = 8, G = 3
   add({2, 65, 333, 16, 1, false, false, false, false, false, false, false}); // plain scan
   add({1, 64, 70000, 16, 1, false, true, true, true, true, true, false});   // long L, many segments
+  // Grids of a fraction of a wave (on an H100): the split forward with 2 local segments per main one
+  // (B=4, D=4096), the split backward with 2 local segments per main one (B=4, D=1024).
+  add({4, 4096, 300, 16, 1, false, true, true, true, true, true, false});
+  add({4, 1024, 1000, 16, 1, false, true, true, true, true, false, false});
   add({64, 1024, 64, 16, 1, false, true, true, true, true, false, false});  // many channels: one segment
   add({1, 5, 1000, 3, 1, false, true, true, true, true, true, false});      // N = 3 (padded to 4)
   add({2, 70, 100, 8, 1, true, true, true, true, true, true, false});       // complex, h0
