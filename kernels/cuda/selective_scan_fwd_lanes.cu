@@ -21,6 +21,7 @@
 namespace ms::cuda::scan {
 namespace {
 
+// Blocks per SM the register allocation must allow (3: 168 registers); a compile flag for register studies.
 #ifndef MS_LT_MINB
 #define MS_LT_MINB 3
 #endif

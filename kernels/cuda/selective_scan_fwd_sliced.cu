@@ -35,10 +35,11 @@ __device__ __forceinline__ SlicePos slice_pos(const Params& p) {
   return q;
 }
 
+// Blocks per SM the register allocation must allow: 4 blocks of 128 lanes = 16 warps (128 registers);
+// MS_FWD_MINB is a compile flag for register studies (5 spills).
 #ifndef MS_FWD_MINB
 #define MS_FWD_MINB 4
 #endif
-// Blocks per SM the register allocation must allow: 4 blocks of 128 lanes = 16 warps (128 registers).
 template <int NT, bool CPLX>
 constexpr int fwd_min_blocks() {
   constexpr int tpc = slices_for<NT, CPLX>();
