@@ -39,14 +39,14 @@ struct DnaSourceState {
   std::unique_ptr<dna::WindowSampler> train, eval;
   TensorPool pool{48};
   std::mutex mu;
-  std::map<int64_t, std::shared_ptr<const std::vector<dna::Window>>> tilings;  // per evaluation length
+  // Evaluation windows per (length, max_windows).
+  std::map<std::pair<int64_t, int64_t>, std::shared_ptr<const std::vector<dna::Window>>> tilings;
 
-  std::shared_ptr<const std::vector<dna::Window>> tiling(int64_t length) {
+  std::shared_ptr<const std::vector<dna::Window>> tiling(const EvalSpec& e) {
     std::lock_guard<std::mutex> lk(mu);
-    auto& t = tilings[length];
+    auto& t = tilings[{e.length, e.max_windows}];
     if (!t)
-      t = std::make_shared<const std::vector<dna::Window>>(
-          dna_eval_windows(*data, opt.eval_split, length, opt.eval_max_windows));
+      t = std::make_shared<const std::vector<dna::Window>>(dna_eval_windows(*data, opt.eval_split, e.length, e.max_windows));
     return t;
   }
 };
@@ -120,15 +120,15 @@ TokenSource dna_token_source(std::shared_ptr<const dna::LmData> data, const DnaS
       MS_FAIL("the ", dna::split_name(st->opt.eval_split), " split is empty (", st->data->split_rule,
               "): hold out a fraction (data.valid_fraction / data.test_fraction) or contigs to evaluate on");
   };
-  s.eval_batches = [st, need_eval](int64_t batch, int64_t length) {
+  s.eval_batches = [st, need_eval](const EvalSpec& e) {
     need_eval();
-    const int64_t n = static_cast<int64_t>(st->tiling(length)->size());
-    return (n + batch - 1) / batch;
+    const int64_t n = static_cast<int64_t>(st->tiling(e)->size());
+    return (n + e.batch - 1) / e.batch;
   };
-  s.eval_batch = [st, need_eval](int64_t index, int64_t batch, int64_t length) {
+  s.eval_batch = [st, need_eval](int64_t index, const EvalSpec& e) {
     need_eval();
-    auto tiles = st->tiling(length);
-    dna::LmBatch b = dna::lm_batch_of(*st->eval, *tiles, static_cast<size_t>(index * batch), batch, length);
+    auto tiles = st->tiling(e);
+    dna::LmBatch b = dna::lm_batch_of(*st->eval, *tiles, static_cast<size_t>(index * e.batch), e.batch, e.length);
     return split_inputs_targets(b, nullptr);
   };
   return s;

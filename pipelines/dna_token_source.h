@@ -16,7 +16,6 @@ struct DnaSourceOptions {
   dna::ShortIntervals short_intervals = dna::ShortIntervals::pad;
   int64_t max_length = 0;            // longest training window: some training interval must hold it
   dna::Split eval_split = dna::Split::valid;
-  int64_t eval_max_windows = 0;      // 0: the whole tiling; else that many windows spread evenly over it
 };
 
 // Targets scored: A C G T only. N (unknown bases), PAD and special tokens become kIgnoreIndex, in

@@ -13,17 +13,18 @@ namespace ms {
 double LmEval::bits() const { return loss / std::log(2.0); }
 double LmEval::perplexity() const { return std::exp(loss); }
 
-LmEval evaluate_lm(const SequenceModel& model, const TokenSource& source, int64_t length, int64_t batch) {
+LmEval evaluate_lm(const SequenceModel& model, const TokenSource& source, const EvalSpec& spec) {
   MS_CHECK(model.loss && source.eval_batches && source.eval_batch, "evaluate_lm: incomplete model or source");
-  MS_CHECK(length >= 1 && batch >= 1, "evaluate_lm: length ", length, " and batch ", batch, " must be positive");
+  MS_CHECK(spec.length >= 1 && spec.batch >= 1, "evaluate_lm: length ", spec.length, " and batch ", spec.batch,
+           " must be positive");
   const auto t0 = std::chrono::steady_clock::now();
   LmEval e;
-  e.length = length;
+  e.length = spec.length;
   double loss_sum = 0;
   int64_t correct = 0;
-  const int64_t n = source.eval_batches(batch, length);
+  const int64_t n = source.eval_batches(spec);
   for (int64_t i = 0; i < n; ++i) {
-    TokenBatch b = source.eval_batch(i, batch, length);
+    TokenBatch b = source.eval_batch(i, spec);
     LossResult r = model.loss(b.inputs.to(model.device), b.targets.to(model.device));
     loss_sum += r.loss_sum;
     e.targets += r.n_valid;

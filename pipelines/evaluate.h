@@ -22,8 +22,8 @@ struct LmEval {
   double perplexity() const;  // exp(loss)
 };
 
-// Every evaluation batch of `source` at window length `length`, `batch` windows per forward.
-LmEval evaluate_lm(const SequenceModel& model, const TokenSource& source, int64_t length, int64_t batch);
+// Every evaluation batch of `source` for `spec` (window length, windows per forward, subset).
+LmEval evaluate_lm(const SequenceModel& model, const TokenSource& source, const EvalSpec& spec);
 
 // ---------------------------------------------------------------- classification
 

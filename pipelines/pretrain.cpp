@@ -40,7 +40,10 @@ void bind(cfg::Binder& b, LmEvalSection& c) {
   b.field("length", c.length, cfg::ge(0), "evaluation window (0: data.length)");
   b.field("batch", c.batch, cfg::ge(1), "windows per evaluation forward");
   b.field("chunk", c.chunk, cfg::ge(0), "> 0: run long windows in chunks of this many tokens (bounded memory)");
-  b.field("max_windows", c.max_windows, cfg::ge(0), "> 0: score this many windows spread over the split (0: all)");
+  b.field("max_windows", c.max_windows, cfg::ge(0),
+          "> 0: evaluations during training score this many windows spread over the split (0: all)");
+  b.field("final_max_windows", c.final_max_windows, cfg::ge(0),
+          "the same for the final evaluation and `mambaseq eval` (0: every base of the split)");
   b.field("markov_orders", c.markov_orders, cfg::range(0, 12), "orders of the Markov baselines fitted on the train split");
   b.field("markov_alpha", c.markov_alpha, cfg::gt(0), "Markov additive smoothing (1: add-one, 0.5: KT)");
 }
@@ -74,8 +77,6 @@ std::shared_ptr<const dna::LmData> load_data(const DnaDataSection& d) {
   return std::make_shared<const dna::LmData>(dna::load_lm_data(o));
 }
 
-int64_t eval_length(const PretrainConfig& c) { return c.eval.length > 0 ? c.eval.length : c.data.length; }
-
 // Everything a pretraining run or an evaluation of one holds.
 struct Setup {
   PretrainConfig cfg;
@@ -99,17 +100,27 @@ std::unique_ptr<Setup> make_setup(const PretrainConfig& cfg) {
   dna::parse_short_intervals(cfg.data.short_intervals, so.short_intervals);
   so.max_length = cfg.data.length;
   so.eval_split = parse_eval_split(cfg.eval.split);
-  so.eval_max_windows = cfg.eval.max_windows;
+  if (s->data->splits.bases(so.eval_split) == 0)
+    MS_FAIL("the held-out ", cfg.eval.split, " split is empty (", s->data->split_rule, "): set data.",
+            cfg.eval.split, "_fraction or data.", cfg.eval.split, "_contigs, or evaluate the other split (eval.split)");
   s->source = dna_token_source(s->data, so);
   s->model = make_mamba_lm(to_mamba_config(cfg.model, s->source.vocab), DType::f32, s->device);
   s->seq = lm_sequence_model(s->model, cfg.eval.chunk);
   return s;
 }
 
-std::vector<BaselineScore> markov_baselines(const Setup& s, int64_t length) {
+EvalSpec eval_spec(const PretrainConfig& c, bool final) {
+  EvalSpec e;
+  e.length = c.eval.length > 0 ? c.eval.length : c.data.length;
+  e.batch = c.eval.batch;
+  e.max_windows = final ? c.eval.final_max_windows : c.eval.max_windows;
+  return e;
+}
+
+// Markov baselines scored on exactly the windows of the model's evaluation `spec`.
+std::vector<BaselineScore> markov_baselines(const Setup& s, const EvalSpec& spec) {
   std::vector<BaselineScore> out;
-  const auto windows =
-      dna_eval_windows(*s.data, parse_eval_split(s.cfg.eval.split), length, s.cfg.eval.max_windows);
+  const auto windows = dna_eval_windows(*s.data, parse_eval_split(s.cfg.eval.split), spec.length, spec.max_windows);
   for (int64_t order : s.cfg.eval.markov_orders) {
     MarkovModel m = fit_markov(s.data->genome, s.data->splits[dna::Split::train], static_cast<int>(order),
                                s.cfg.eval.markov_alpha, s.cfg.data.reverse_complement);
@@ -209,15 +220,15 @@ PretrainResult run_pretrain(const RunRequest& req) {
     last_length = L;
     return s->seq.forward_backward(b.inputs.to(s->device), b.targets.to(s->device));
   };
-  const int64_t elen = eval_length(cfg);
   loop.evaluate = [&](int64_t steps_done, bool final, MetricsWriter& metrics, Progress& progress) {
-    LmEval e = evaluate_lm(s->seq, s->source, elen, cfg.eval.batch);
+    const EvalSpec spec = eval_spec(cfg, final);
+    LmEval e = evaluate_lm(s->seq, s->source, spec);
     MetricsRow row = eval_row(steps_done, cfg.eval.split, e);
     progress.message(eval_line(cfg.eval.split, e));
     result.eval = e;
     result.evaluated = true;
     if (final) {
-      result.baselines = markov_baselines(*s, elen);
+      result.baselines = markov_baselines(*s, spec);
       for (const auto& b : result.baselines)
         row.set("markov" + std::to_string(b.order) + "_bits_per_base", b.bits_per_base);
       report_heldout(run.files.dir, cfg.eval.split, steps_done, e, result.baselines, !req.quiet);
@@ -248,10 +259,10 @@ PretrainResult eval_pretrain(const RunRequest& req) {
   PretrainResult result;
   result.run_dir = dir;
   result.steps_done = step;
-  const int64_t elen = eval_length(cfg);
-  result.eval = evaluate_lm(s->seq, s->source, elen, cfg.eval.batch);
+  const EvalSpec spec = eval_spec(cfg, true);
+  result.eval = evaluate_lm(s->seq, s->source, spec);
   result.evaluated = true;
-  result.baselines = markov_baselines(*s, elen);
+  result.baselines = markov_baselines(*s, spec);
   MetricsRow row = eval_row(step, cfg.eval.split, result.eval);
   for (const auto& b : result.baselines) row.set("markov" + std::to_string(b.order) + "_bits_per_base", b.bits_per_base);
   row.set("checkpoint", req.ckpt);

@@ -35,7 +35,8 @@ struct LmEvalSection {
   int64_t length = 0;            // evaluation window (0: data.length)
   int64_t batch = 8;             // windows per forward
   int64_t chunk = 0;             // > 0: forward in chunks of this many tokens (bounded memory)
-  int64_t max_windows = 0;       // > 0: score only this many windows, spread over the split
+  int64_t max_windows = 0;       // > 0: evaluations during training score this many windows, spread out
+  int64_t final_max_windows = 0; // the same for the final evaluation and `eval` (0: the whole split)
   std::vector<int64_t> markov_orders{2};  // Markov baselines reported next to the model
   double markov_alpha = 1.0;     // additive smoothing (1: add-one, 0.5: KT)
 };

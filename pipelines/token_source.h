@@ -12,6 +12,12 @@
 
 namespace ms {
 
+struct EvalSpec {
+  int64_t length = 0;       // window length
+  int64_t batch = 1;        // windows per batch
+  int64_t max_windows = 0;  // > 0: only this many windows, spread evenly over the held-out data
+};
+
 struct TokenSource {
   std::string name;       // "dna", "audio", ... (logs)
   std::string unit;       // what one target is: "base", "sample" (bits per <unit>)
@@ -22,10 +28,10 @@ struct TokenSource {
   // Called from prefetch threads: it must be thread-safe.
   std::function<TokenBatch(int64_t step, int64_t batch, int64_t length)> train_batch;
 
-  // Held-out evaluation: a fixed list of windows of length L, in `eval_batches(B, L)` batches of at most B
-  // windows each (the same windows in every run); together they score each held-out target once.
-  std::function<int64_t(int64_t batch, int64_t length)> eval_batches;
-  std::function<TokenBatch(int64_t index, int64_t batch, int64_t length)> eval_batch;
+  // Held-out evaluation: a fixed list of windows (the same in every run), in eval_batches(spec) batches;
+  // together they score each held-out target once (or an evenly spread subset, spec.max_windows).
+  std::function<int64_t(const EvalSpec& spec)> eval_batches;
+  std::function<TokenBatch(int64_t index, const EvalSpec& spec)> eval_batch;
 };
 
 }  // namespace ms
