@@ -24,7 +24,7 @@ struct ScanBenchSection {
 void bind(cfg::Binder& b, ScanBenchSection& c);
 
 struct IoBenchSection {
-  std::string fasta = "data/genomes/E.Coli/MG1655-K12.fasta.gz";
+  std::string fasta = "data/genomes/E.Coli/MG1655-K12.fa.gz";
   int64_t window = int64_t(1) << 20;
   int64_t batch = 1;
   double min_seconds = 1.0;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "io/dna_sampler.h"
 #include "kernels/random.h"
 #include "pipelines/trainer.h"
 
@@ -16,6 +17,9 @@ void bind(cfg::Binder& b, SynthTaskSection& c) {
   b.field("vocab", c.vocab, cfg::range(4, 65536), "vocabulary size (special tokens included)");
   b.field("train_length", c.train_length, cfg::ge(4), "sequence length during training");
   b.field("n_memorize", c.n_memorize, cfg::ge(1), "selective copying: tokens to memorize and recall");
+  b.field("warmup_length", c.warmup_length, cfg::ge(0),
+          "length curriculum: train at this length first, doubling up to train_length (0: off)");
+  b.field("warmup_stage_steps", c.warmup_stage_steps, cfg::ge(0), "steps per curriculum length");
   b.field("eval_lengths", c.eval_lengths, cfg::ge(4), "sequence lengths evaluated at the end");
   b.field("eval_tokens", c.eval_tokens, cfg::ge(1), "tokens evaluated per length (bounded by the next two)");
   b.field("eval_min_sequences", c.eval_min_sequences, cfg::ge(1));
@@ -84,6 +88,16 @@ SynthResult run_synth(const RunRequest& req) {
   if (task.kind == SynthTask::selective_copying && task.train_length < 2 * task.n_memorize)
     MS_FAIL("task.train_length (", task.train_length, ") must be at least twice task.n_memorize (", task.n_memorize,
             ")");
+  const dna::SeqLenSchedule schedule{task.train_length, task.warmup_length, task.warmup_stage_steps};
+  if (task.warmup_length > 0) {
+    if (task.warmup_stage_steps < 1) MS_FAIL("task.warmup_stage_steps must be >= 1 when task.warmup_length is set");
+    if (task.warmup_length > task.train_length)
+      MS_FAIL("task.warmup_length (", task.warmup_length, ") must not exceed task.train_length (", task.train_length,
+              ")");
+    if (task.kind == SynthTask::selective_copying && task.warmup_length < 2 * task.n_memorize)
+      MS_FAIL("task.warmup_length (", task.warmup_length, ") must be at least twice task.n_memorize (",
+              task.n_memorize, ")");
+  }
   const Device device = resolve_device(cfg.train);
   MambaLM model = make_mamba_lm(to_mamba_config(cfg.model, task.vocab), DType::f32, device);
   const std::string toml = cfg::to_toml(cfg);
@@ -100,8 +114,9 @@ SynthResult run_synth(const RunRequest& req) {
   loop.params = &model.params;
   loop.tokens_per_step = cfg.train.batch_size * task.train_length;
   loop.quiet = req.quiet;
+  // With a length curriculum the batch keeps its sequence count; the progress rate counts the full length.
   loop.step = [&](int64_t step) {
-    TokenBatch tb = task_batch(task, task.train_length, static_cast<uint64_t>(cfg.train.seed),
+    TokenBatch tb = task_batch(task, dna::seq_len_at(schedule, step), static_cast<uint64_t>(cfg.train.seed),
                                static_cast<uint64_t>(step), cfg.train.batch_size);
     return lm_forward_backward(model, tb.inputs.to(device), tb.targets.to(device));
   };

@@ -19,6 +19,8 @@ struct SynthTaskSection {
   int64_t vocab = 16;
   int64_t train_length = 256;   // sequence length during training
   int64_t n_memorize = 16;      // selective copying: tokens to recall
+  int64_t warmup_length = 0;    // length curriculum: start here, double every warmup_stage_steps (0: off)
+  int64_t warmup_stage_steps = 0;
   std::vector<int64_t> eval_lengths{256};
   int64_t eval_tokens = 1 << 22;      // per length: about this many tokens are evaluated ...
   int64_t eval_min_sequences = 16;    // ... but at least this many sequences ...

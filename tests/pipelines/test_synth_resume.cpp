@@ -71,5 +71,44 @@ TEST(SynthResume, CheckpointOfAnotherModelShapeIsRefusedWithItsName) {
   }
 }
 
+// The length curriculum is a function of the step: a run resumed mid-curriculum continues bit for bit, and
+// the curriculum does change the batches (the losses differ from a run without it).
+TEST(SynthResume, LengthCurriculumResumesExactlyAndChangesTheBatches) {
+  const std::string root = test::temp_dir();
+  const std::vector<std::string> curriculum{"task.warmup_length=8", "task.warmup_stage_steps=3"};
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), curriculum.begin(), curriculum.end());
+    return extra;
+  };
+  SynthResult full = run_synth(request(root + "/full", with({})));
+  SynthResult first = run_synth(request(root + "/split", with({"train.stop_after=7"})));
+  SynthResult second = run_synth(request(root + "/split", with({}), /*resume=*/true));
+  ASSERT_EQ(full.train_losses.size(), 20u);
+  ASSERT_EQ(first.train_losses.size() + second.train_losses.size(), 20u);
+  for (size_t i = 0; i < 7; ++i) EXPECT_EQ(first.train_losses[i], full.train_losses[i]) << "step " << i + 1;
+  for (size_t i = 0; i < 13; ++i) EXPECT_EQ(second.train_losses[i], full.train_losses[7 + i]) << "step " << 8 + i;
+  SynthResult plain = run_synth(request(root + "/plain", {}));
+  EXPECT_NE(plain.train_losses[0], full.train_losses[0]);
+  EXPECT_EQ(plain.train_losses.size(), full.train_losses.size());
+}
+
+TEST(SynthResume, BadCurriculumIsAnErrorNamingTheKey) {
+  const std::string root = test::temp_dir();
+  for (const auto& sets : std::vector<std::vector<std::string>>{
+           {"task.warmup_length=64"},                                   // longer than train_length 32
+           {"task.warmup_length=8"},                                    // no stage steps
+           {"task.warmup_length=4", "task.warmup_stage_steps=2", "task.kind=selective_copying",
+            "task.n_memorize=4", "task.train_length=32", "task.eval_lengths=[32]"}}) {  // shorter than 2 x n_memorize
+    std::vector<std::string> all = sets;
+    if (sets.size() == 1 && sets[0] == "task.warmup_length=64") all.push_back("task.warmup_stage_steps=2");
+    try {
+      run_synth(request(root + "/bad" + std::to_string(all.size()), all));
+      FAIL() << "should fail: " << all[0];
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("task.warmup"), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ms

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs several synthetic-task trainings side by side on the GPU machine to calibrate configs (device tool):
+#   run(command="tools/synth_sweep.sh 'NAME CONFIG --set k=v ...' ...", carry=[".carry/gpu.tar.xz"])
+# Each argument is one run: a name, a config and its overrides. Prints each run's eval rows.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=${OUT:-/tmp/sweep_out}
+mkdir -p "$out"
+if [[ ! -x /tmp/mambaseq/gpu/env.sh ]]; then mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz; fi
+for spec in "$@"; do
+  read -r -a a <<<"$spec"
+  name=${a[0]}
+  /tmp/mambaseq/gpu/env.sh mambaseq synth -c "${a[1]}" --set train.device=cuda --set train.threads=1 \
+    --out "/tmp/sweep/$name" "${a[@]:2}" >"$out/$name.log" 2>&1 &
+done
+wait
+for spec in "$@"; do
+  name=${spec%% *}
+  echo "== $name: $spec"
+  grep -h '"eval"' "/tmp/sweep/$name/metrics.jsonl" | sed -E 's/.*"step":([0-9]+).*"accuracy":([0-9.]+).*"length":([0-9]+).*/step \1 L \3 acc \2/' | tr '\n' ';'
+  echo
+  grep -i 'error' "$out/$name.log" | head -2
+done
