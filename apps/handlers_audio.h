@@ -1,0 +1,21 @@
+// Handlers of the audio subcommands: generate, `data tokens` / `data detokenize`, and the audio
+// pretraining and digit-classifier runs that `pretrain` / `finetune` route here when the config says
+// domain = "audio" (ms::is_audio_config in pipelines/audio_config.h).
+#pragma once
+#include <string>
+
+#include "apps/cli.h"
+
+namespace ms::cli {
+
+int cmd_generate(const Args& a);
+int cmd_data_tokens(const Args& a);      // data tokens AUDIO [--mulaw|--linear]
+int cmd_data_detokenize(const Args& a);  // data detokenize TOKENS WAV [--mulaw|--linear]
+int cmd_audio_pretrain(const Args& a);   // pretrain -c configs/piano_*.toml (domain = "audio")
+int cmd_audio_finetune(const Args& a);   // finetune -c configs/digits_classifier.toml (domain = "audio")
+
+// Config keys listed at the end of --help.
+std::string audio_pretrain_config_keys();
+std::string digits_config_keys();
+
+}  // namespace ms::cli
