@@ -5,7 +5,7 @@
 #include "apps/cli.h"
 #include "apps/handlers.h"
 #include "apps/handlers_audio.h"
-#include "pipelines/audio_config.h"  // LOCAL ROUTING PATCH (not committed)
+#include "apps/handlers_dna.h"
 
 namespace ms::cli {
 
@@ -30,10 +30,11 @@ random numbers continue where they stopped, so the losses equal those of an unin
 --resume, --ckpt PATH initializes the weights from a checkpoint and starts a new run at step 0.
 
 Examples:
+    mambaseq pretrain -c configs/dna_pretrain_small.toml      (a few minutes on 2 CPU cores)
     mambaseq pretrain -c configs/dna_pretrain.toml
     mambaseq pretrain -c configs/dna_pretrain.toml --set train.steps=200 --set model.d_model=64
     mambaseq pretrain -c configs/dna_pretrain.toml --resume)",
-       kAllCommon, 0, 0, {}, [](const Args& a) -> int { if (ms::is_audio_config(a.config)) return cmd_audio_pretrain(a); not_implemented(a); }, {}},
+       kAllCommon, 0, 0, {}, route_pretrain, all_pretrain_config_keys},
 
       {"finetune", "Fine-tune a classifier (e.g. species from DNA segments) on a pretrained backbone",
        "mambaseq finetune -c FILE [--set KEY=VALUE]... [--ckpt PATH] [--resume] [--out DIR]",
@@ -50,8 +51,9 @@ per-class accuracy and the confusion matrix into the run folder, next to config.
 
 Examples:
     mambaseq finetune -c configs/species_classify.toml --ckpt runs/dna/last.h5
-    mambaseq finetune -c configs/species_classify.toml --set data.length=4096)",
-       kAllCommon, 0, 0, {}, [](const Args& a) -> int { if (ms::is_audio_config(a.config)) return cmd_audio_finetune(a); not_implemented(a); }, {}},
+    mambaseq finetune -c configs/species_classify.toml --set data.length=4096
+    mambaseq finetune -c configs/strain_classify.toml --ckpt runs/dna_small/last.h5   (a length sweep))",
+       kAllCommon, 0, 0, {}, route_finetune, all_finetune_config_keys},
 
       {"generate", "Sample audio from a trained model (WAV files, spectrograms, report)",
        "mambaseq generate [-c FILE] --ckpt PATH [--set KEY=VALUE]... [--out DIR]",
@@ -84,12 +86,16 @@ cross-entropy loss, bits per token (per base for DNA, per sample for audio) and,
 synthetic tasks, accuracy (at each evaluation length for the synthetic tasks). Long sequences are
 evaluated in chunks or in step mode so memory stays bounded.
 
-Results are printed and appended to metrics.jsonl with split "test". A checkpoint whose parameter
-shapes differ from the config's model is refused with a message naming the first mismatching tensor.
+Results are printed and written to --out DIR (default: an eval/ folder next to the checkpoint):
+metrics.jsonl (one row, split "valid" or "test"), and heldout.tsv (DNA language models: the model's bits
+per base next to Markov baselines) or confusion.tsv and per_class.tsv (classifiers). A checkpoint with a
+classifier head (head.*) is evaluated as a classifier, any other as a language model. Without -c the
+config saved in the checkpoint is used. A checkpoint whose parameter shapes differ from the config's
+model is refused with a message naming the first mismatching tensor.
 
 Example:
     mambaseq eval -c configs/dna_pretrain.toml --ckpt runs/dna/last.h5)",
-       kConfig | kSet | kCkpt | kOut, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+       kConfig | kSet | kCkpt | kOut, 0, 0, {}, route_eval, {}},
 
       {"run", "Run several stages (pretrain, finetune, eval, ...) scripted in one TOML file",
        "mambaseq run FILE [--set KEY=VALUE]... [--out DIR]",
@@ -160,9 +166,8 @@ Examples:
        [](const Args& a) -> int {
          if (a.positional[0] == "tokens") return cmd_data_tokens(a);
          if (a.positional[0] == "detokenize") return cmd_data_detokenize(a);
-         if (a.positional[0] != "fetch")
-           throw UsageError("unknown data action '" + a.positional[0] + "': expected fetch, tokens or detokenize");
-         not_implemented(a);
+         if (a.positional[0] == "fetch") return cmd_data_fetch(a);
+         throw UsageError("unknown data action '" + a.positional[0] + "': expected fetch, tokens or detokenize");
        },
        {}},
 

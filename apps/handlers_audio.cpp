@@ -2,7 +2,9 @@
 
 #include <iostream>
 
+#include "apps/handlers_dna.h"
 #include "io/audio_tokens.h"
+#include "io/checkpoint.h"
 #include "pipelines/audio_pretrain.h"
 #include "pipelines/digits.h"
 #include "pipelines/generate.h"
@@ -26,6 +28,22 @@ TokenOptions token_options(const Args& a) {
   TokenOptions o;
   o.quantization = a.has("--linear") ? Quantization::linear : Quantization::mulaw;
   return o;
+}
+
+// An audio checkpoint stores a config with domain = "audio".
+bool is_audio_checkpoint(const std::string& path) {
+  std::string text;
+  try {
+    text = read_checkpoint_config(path);
+  } catch (const std::exception&) {
+    return false;  // the DNA pipeline reports a missing or broken file
+  }
+  return is_audio_config_text(text);
+}
+
+bool routes_to_audio(const Args& a) {
+  if (!a.config.empty()) return is_audio_config(a.config);
+  return !a.ckpt.empty() && is_audio_checkpoint(a.ckpt);
 }
 
 void expect_args(const Args& a, size_t n, const char* usage) {
@@ -64,6 +82,23 @@ int cmd_audio_pretrain(const Args& a) {
 int cmd_audio_finetune(const Args& a) {
   run_digit_classifier(request_of(a));
   return 0;
+}
+
+int cmd_audio_eval(const Args& a) {
+  if (a.ckpt.empty()) throw UsageError("eval needs a checkpoint: mambaseq eval --ckpt runs/<name>/last.h5");
+  eval_audio_pretrain(request_of(a));
+  return 0;
+}
+
+int route_pretrain(const Args& a) { return is_audio_config(a.config) ? cmd_audio_pretrain(a) : cmd_pretrain(a); }
+int route_finetune(const Args& a) { return is_audio_config(a.config) ? cmd_audio_finetune(a) : cmd_finetune(a); }
+int route_eval(const Args& a) { return routes_to_audio(a) ? cmd_audio_eval(a) : cmd_eval(a); }
+
+std::string all_pretrain_config_keys() {
+  return pretrain_config_keys() + "\nAudio configs (domain = \"audio\"):\n" + audio_pretrain_config_keys();
+}
+std::string all_finetune_config_keys() {
+  return finetune_config_keys() + "\nAudio configs (domain = \"audio\"):\n" + digits_config_keys();
 }
 
 std::string audio_pretrain_config_keys() {

@@ -14,7 +14,16 @@ int cmd_data_detokenize(const Args& a);  // data detokenize TOKENS WAV [--mulaw|
 int cmd_audio_pretrain(const Args& a);   // pretrain -c configs/piano_*.toml (domain = "audio")
 int cmd_audio_finetune(const Args& a);   // finetune -c configs/digits_classifier.toml (domain = "audio")
 
+// pretrain / finetune / eval: audio configs (domain = "audio") and audio checkpoints go to the audio
+// pipelines, everything else to the DNA ones (apps/handlers_dna.h).
+int route_pretrain(const Args& a);
+int route_finetune(const Args& a);
+int route_eval(const Args& a);
+int cmd_audio_eval(const Args& a);       // held-out bits per sample, or classifier accuracy, of an audio checkpoint
+
 // Config keys listed at the end of --help.
+std::string all_pretrain_config_keys();  // DNA keys, then the audio ones
+std::string all_finetune_config_keys();
 std::string audio_pretrain_config_keys();
 std::string digits_config_keys();
 

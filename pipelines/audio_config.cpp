@@ -12,8 +12,12 @@ bool is_audio_config(const std::string& path) {
   if (!in) return false;
   std::stringstream ss;
   ss << in.rdbuf();
+  return is_audio_config_text(ss.str());
+}
+
+bool is_audio_config_text(const std::string& text) {
   try {
-    const toml::table t = toml::parse(ss.str(), path);
+    const toml::table t = toml::parse(text);
     const auto* d = t.get("domain");
     return d && d->is_string() && d->value<std::string>().value_or("") == "audio";
   } catch (const std::exception&) {

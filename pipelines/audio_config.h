@@ -19,6 +19,7 @@ namespace ms {
 // True when the TOML file at `path` sets the top-level key domain = "audio" (a missing file, a syntax
 // error or another domain give false; the pipeline that loads the file reports those properly).
 bool is_audio_config(const std::string& path);
+bool is_audio_config_text(const std::string& toml_text);
 
 struct AudioDataSection {
   std::string train = "data/audio/piano/train";  // folder (scanned) or file list

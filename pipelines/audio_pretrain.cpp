@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <numeric>
 
 #include "pipelines/audio_data.h"
@@ -72,6 +73,46 @@ AudioEval evaluate_audio(const AudioModel& model, const AudioDataset& dataset, c
   e.accuracy = n_valid ? static_cast<double>(n_correct) / static_cast<double>(n_valid) : 0;
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return e;
+}
+
+std::vector<AudioEval> eval_audio_pretrain(const RunRequest& req) {
+  if (req.ckpt.empty()) MS_FAIL("eval needs a checkpoint: --ckpt runs/<name>/last.h5");
+  AudioPretrainConfig cfg;
+  if (!req.config_path.empty()) {
+    cfg = load_audio_config(req);
+  } else {
+    const std::string text = read_checkpoint_config(req.ckpt);
+    try {
+      cfg = cfg::parse<AudioPretrainConfig>(text, req.ckpt + ":/config", req.sets);
+    } catch (const std::exception& e) {
+      MS_FAIL("checkpoint '", req.ckpt, "' holds no audio pretraining config (", e.what(),
+              "); a digit classifier is evaluated at the end of `mambaseq finetune`");
+    }
+  }
+  const AudioDataSection& d = cfg.data;
+  AudioModel model = make_audio_model(cfg.model, int64_t{1} << d.bits, resolve_device(cfg.train));
+  init_from_checkpoint(model, req.ckpt);
+  const AudioFiles files = resolve_data_files(d);
+  const int64_t eval_window = d.eval_window > 0 ? d.eval_window : d.window;
+  std::vector<AudioEval> out;
+  auto one = [&](const std::vector<std::string>& list, const std::string& split) {
+    if (list.empty()) return;
+    AudioDataset ds(list, data_options(d, eval_window));
+    out.push_back(evaluate_audio(model, ds, heldout_windows(ds, d.eval_span), d.eval_batch, d.eval_chunk, split));
+    if (!req.quiet) std::printf("%s\n", eval_line(out.back()).c_str());
+  };
+  one(files.valid, "valid");
+  one(files.test, "test");
+  const std::string dir = !req.out.empty() ? req.out : (std::filesystem::path(req.ckpt).parent_path() / "eval").string();
+  std::filesystem::create_directories(dir);
+  MetricsWriter metrics(dir + "/metrics.jsonl");
+  for (const AudioEval& e : out)
+    metrics.write(MetricsRow(0, e.split, e.loss)
+                      .set("bits_per_sample", e.bits_per_sample)
+                      .set("accuracy", e.accuracy)
+                      .set("length", e.window)
+                      .set("targets", static_cast<double>(e.targets)));
+  return out;
 }
 
 AudioPretrainResult run_audio_pretrain(const RunRequest& req) {

@@ -34,6 +34,11 @@ struct AudioPretrainResult {
 
 AudioPretrainResult run_audio_pretrain(const RunRequest& req);
 
+// `mambaseq eval --ckpt` of an audio language model: held-out (valid, test) bits per sample, printed and
+// written as metrics rows to --out (default: eval/ next to the checkpoint). The config is -c's or the
+// checkpoint's own.
+std::vector<AudioEval> eval_audio_pretrain(const RunRequest& req);
+
 // Loads a pretraining config from the request (file + --set) and checks what the sections alone cannot:
 // the model's length multiple against the window lengths.
 AudioPretrainConfig load_audio_config(const RunRequest& req);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "kernels/check.h"
 #include "kernels/memory.h"
@@ -159,8 +160,27 @@ ScanSet make_set(int64_t B, int64_t D, int64_t L, int64_t N, bool cplx, DType dt
   return s;
 }
 
-ScanBenchRow run_shape(const ScanBenchOptions& opt, DType dt, int64_t L, bool cplx, double copy_gbps, Rng& rng,
-                       int64_t l2_bytes) {
+// Sets MAMBASEQ_SCAN_FWD / MAMBASEQ_SCAN_BWD from "FWD/BWD" while alive; restores the defaults after.
+struct ImplScope {
+  explicit ImplScope(const std::string& impl) {
+    if (impl.empty()) return;
+    const size_t slash = impl.find('/');
+    MS_CHECK(slash != std::string::npos, "bench scan: kernel variant '", impl, "' is not FWD/BWD (e.g. sliced/wide)");
+    setenv("MAMBASEQ_SCAN_FWD", impl.substr(0, slash).c_str(), 1);
+    setenv("MAMBASEQ_SCAN_BWD", impl.substr(slash + 1).c_str(), 1);
+    set = true;
+  }
+  ~ImplScope() {
+    if (!set) return;
+    unsetenv("MAMBASEQ_SCAN_FWD");
+    unsetenv("MAMBASEQ_SCAN_BWD");
+  }
+  bool set = false;
+};
+
+// Times every kernel variant of opt.impls (or the defaults) on one set of inputs.
+std::vector<ScanBenchRow> run_shape(const ScanBenchOptions& opt, DType dt, int64_t L, bool cplx, double copy_gbps,
+                                    Rng& rng, int64_t l2_bytes) {
   ScanBenchRow row;
   row.dtype = dtype_name(dt);
   row.complex = cplx;
@@ -179,19 +199,27 @@ ScanBenchRow run_shape(const ScanBenchOptions& opt, DType dt, int64_t L, bool cp
   std::vector<ScanSet> sets;
   for (int i = 0; i < row.rotation; ++i) sets.push_back(make_set(B, D, L, N, cplx, dt, rng));
   const bool bwd = opt.backward;
-  row.fwd_ms = median_ms(opt.warmup, opt.iters, [&](int i) {
-    ScanSet& s = sets[i % sets.size()];
-    selective_scan_forward(s.in, s.out, Tensor(), bwd ? &s.saved : nullptr);
-  });
-  if (bwd) {
-    for (auto& s : sets) selective_scan_forward(s.in, s.out, Tensor(), &s.saved);
-    row.bwd_ms = median_ms(opt.warmup, opt.iters, [&](int i) {
+  std::vector<ScanBenchRow> rows;
+  const std::vector<std::string> impls = opt.impls.empty() ? std::vector<std::string>{""} : opt.impls;
+  for (const std::string& impl : impls) {
+    const ImplScope scope(impl);
+    ScanBenchRow r = row;
+    r.impl = impl;
+    r.fwd_ms = median_ms(opt.warmup, opt.iters, [&](int i) {
       ScanSet& s = sets[i % sets.size()];
-      selective_scan_backward(s.in, s.saved, s.dout, s.g);
+      selective_scan_forward(s.in, s.out, Tensor(), bwd ? &s.saved : nullptr);
     });
+    if (bwd) {
+      for (auto& s : sets) selective_scan_forward(s.in, s.out, Tensor(), &s.saved);
+      r.bwd_ms = median_ms(opt.warmup, opt.iters, [&](int i) {
+        ScanSet& s = sets[i % sets.size()];
+        selective_scan_backward(s.in, s.saved, s.dout, s.g);
+      });
+    }
+    cuda_synchronize();
+    rows.push_back(r);
   }
-  cuda_synchronize();
-  return row;
+  return rows;
 }
 
 }  // namespace
@@ -210,9 +238,12 @@ ScanBenchResult bench_scan(const ScanBenchOptions& opt) {
   Rng rng(0x5ca9);
   for (DType dt : opt.dtypes) {
     MS_CHECK(dt == DType::f32 || dt == DType::bf16, "bench scan: dtypes are f32 and bf16, got ", dtype_name(dt));
-    for (int64_t L : opt.lengths) r.rows.push_back(run_shape(opt, dt, L, false, r.copy_gbps, rng, prop.l2CacheSize));
+    for (int64_t L : opt.lengths)
+      for (ScanBenchRow& row : run_shape(opt, dt, L, false, r.copy_gbps, rng, prop.l2CacheSize)) r.rows.push_back(row);
   }
-  if (opt.complex_row) r.rows.push_back(run_shape(opt, DType::f32, 65536, true, r.copy_gbps, rng, prop.l2CacheSize));
+  if (opt.complex_row)
+    for (ScanBenchRow& row : run_shape(opt, DType::f32, 65536, true, r.copy_gbps, rng, prop.l2CacheSize))
+      r.rows.push_back(row);
   return r;
 }
 
@@ -227,6 +258,9 @@ ScanBenchResult bench_scan(const ScanBenchOptions&) {
 void print_scan_bench(const ScanBenchResult& r, std::FILE* out) {
   std::fprintf(out, "selective scan on %s; copy bandwidth %.0f GB/s (read + write); floor = bytes that must move / copy bandwidth\n",
                r.device.c_str(), r.copy_gbps);
+  bool variants = false;
+  for (const ScanBenchRow& w : r.rows) variants = variants || !w.impl.empty();
+  if (variants) std::fprintf(out, "%-14s ", "kernels");
   std::fprintf(out, "%-5s %-4s %8s %5s | %8s %7s %6s %7s | %8s %7s %6s %7s\n", "dtype", "A", "L", "B", "fwd ms", "GB/s",
                "floor%", "anchor", "bwd ms", "GB/s", "floor%", "anchor");
   for (const ScanBenchRow& w : r.rows) {
@@ -239,6 +273,7 @@ void print_scan_bench(const ScanBenchResult& r, std::FILE* out) {
       if (anchor > 0) std::snprintf(anc, sizeof anc, "%.2fx", anchor / ms);
       std::fprintf(out, " | %8.2f %7.0f %5.1f%% %7s", ms, bytes / (ms * 1e-3) / 1e9, 100.0 * floor_ms / ms, anc);
     };
+    if (variants) std::fprintf(out, "%-14s ", w.impl.c_str());
     std::fprintf(out, "%-5s %-4s %8lld %5lld", w.dtype.c_str(), w.complex ? "cplx" : "real", (long long)w.len,
                  (long long)w.batch);
     cols(w.fwd_ms, w.fwd_bytes, w.fwd_floor_ms, w.fwd_anchor_ms);

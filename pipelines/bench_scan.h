@@ -19,10 +19,14 @@ struct ScanBenchOptions {
   bool backward = true;
   bool complex_row = true;  // add complex A (S4D-Lin), f32, L = 65536 (the anchor's complex shape)
   int warmup = 3, iters = 10;
+  // Kernel variants to time, each "FWD/BWD" for MAMBASEQ_SCAN_FWD / MAMBASEQ_SCAN_BWD (CUDA build,
+  // kernels/cuda/selective_scan.cu); empty: the defaults only.
+  std::vector<std::string> impls;
 };
 
 struct ScanBenchRow {
   std::string dtype;
+  std::string impl;  // "FWD/BWD" when variants were compared, else empty
   bool complex = false;
   int64_t len = 0, batch = 0;
   double fwd_ms = 0, bwd_ms = -1;          // medians; bwd_ms < 0 when backward was not timed

@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 out=${OUT:-/tmp/gpu_out}
 mkdir -p "$out"
-run=.carry/gpu/env.sh
+if [[ -f .carry/gpu.tar.xz ]]; then mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz; fi
+run=/tmp/mambaseq/gpu/env.sh
+[[ -x $run ]] || { echo "no packed binaries: run tools/gpu_build.sh here and carry .carry/gpu.tar.xz"; exit 2; }
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$out/gpu.txt"
 status=0
 if [[ $what == tests || $what == all ]]; then
@@ -17,9 +19,10 @@ if [[ $what == tests || $what == all ]]; then
   grep -E '^\[  FAILED' "$out/test_cuda.log" | head -20
 fi
 if [[ $what == bench || $what == all ]]; then
-  for b in scan model generate; do
+  benches=${BENCHES:-scan model generate parity}
+  for b in $benches; do
     $run mambaseq bench "$b" "${@:2}" >"$out/bench_$b.txt" 2>&1 || { status=1; echo "bench $b failed:"; tail -5 "$out/bench_$b.txt"; }
   done
-  for b in scan model generate; do echo "== bench $b"; tail -30 "$out/bench_$b.txt"; done
+  for b in $benches; do echo "== bench $b"; tail -30 "$out/bench_$b.txt"; done
 fi
 exit $status

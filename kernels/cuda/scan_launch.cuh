@@ -23,10 +23,36 @@ void forward_local(const KernelKey& k, const Params& p);
 void forward_combine(const KernelKey& k, const Params& p);
 void forward_main(const KernelKey& k, const Params& p);
 
+// v5 forward (selective_scan_fwd_sliced.cu): 64 channels per block, slices_for<NT, CPLX>() lanes per
+// channel. With an L split the local pass runs on its own, finer segments (Params lp: n_seg / seg_chunks
+// of those) so that its grid fills the GPU, `segments` of them from the first; the combine walks them
+// and writes the state entering each of the main pass's segments (per_main local segments per main one).
+int forward_sliced_blocks_per_sm(const KernelKey& k);
+void forward_sliced_local(const KernelKey& k, const Params& lp, int segments);
+void forward_sliced_combine(const KernelKey& k, const Params& p, int fine, int per_main);
+void forward_sliced_main(const KernelKey& k, const Params& p);
+
+// v5 forward for few channels and long L (selective_scan_fwd_lanes.cu): lanes over time, no L split.
+int forward_lanes_blocks_per_sm(const KernelKey& k);
+int64_t forward_lanes_blocks(const Params& p);
+void forward_lanes(const KernelKey& k, const Params& p);
+
 int backward_threads_per_sm(const KernelKey& k);
 void backward_local(const KernelKey& k, const Params& p);
 void backward_combine(const KernelKey& k, const Params& p);
 void backward_main(const KernelKey& k, const Params& p);
+// v5 backward (selective_scan_bwd_sliced.cu): 64 channels per block, slices_for<NT, CPLX>() lanes per
+// channel; the combine is backward_combine above, the dB/dC write-out backward_write_dbc below.
+// `narrow`: twice the slices (4 floats of state per lane) where the state count allows it.
+int backward_sliced_lanes_per_channel(const KernelKey& k, bool narrow);
+int backward_sliced_blocks_per_sm(const KernelKey& k, bool narrow);
+// The local pass runs on its own, finer segments (Params lp: n_seg / seg_chunks of those, local_first =
+// the first one it covers) so that its grid fills the GPU; the combine walks them and writes the adjoint
+// entering each of the main pass's segments (per_main local segments per main segment).
+int backward_sliced_local_blocks_per_sm(const KernelKey& k, bool narrow);
+void backward_sliced_local(const KernelKey& k, bool narrow, const Params& lp);
+void backward_sliced_combine(const KernelKey& k, const Params& p, int fine, int per_main);
+void backward_sliced_main(const KernelKey& k, bool narrow, const Params& p);
 // Writes the accumulated dB/dC scratch into the (strided, f32 or bf16) gradient tensors.
 void backward_write_dbc(const KernelKey& k, const Params& p, const Tensor& dB, const Tensor& dC);
 

@@ -1,6 +1,8 @@
 // CUDA twin of kernels/selective_scan.h: argument checks, parameter blocks, scratch, and the order of
 // the kernel launches (selective_scan_fwd.cu, selective_scan_bwd.cu). Layout: docs/cuda-scan.md.
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 #include "kernels/cuda/scan_launch.cuh"
 #include "kernels/selective_scan.h"
@@ -68,6 +70,13 @@ Params make_params(const SelectiveScanInputs& in, const ScanDims& dm) {
   }
   p.softplus = in.delta_softplus;
   p.vec = aligned16(in.u) && aligned16(in.delta) && aligned16(in.z);
+  auto bc_aligned = [](const Tensor& t) {
+    const size_t es = dtype_size(t.dtype());
+    bool ok = reinterpret_cast<uintptr_t>(t.raw()) % 16 == 0;
+    for (int i = 0; i + 1 < t.ndim(); ++i) ok = ok && (t.stride(i) * es) % 16 == 0;
+    return ok;
+  };
+  p.bc_vec = bc_aligned(in.B) && bc_aligned(in.C);
   return p;
 }
 
@@ -86,6 +95,80 @@ void split_length(Params& p, int threads_per_sm) {
 
 scan::KernelKey key_of(const ScanDims& dm, DType dt) {
   return scan::KernelKey{dt, scan::padded_states(dm.state), dm.complex};
+}
+
+// Which kernels run. MAMBASEQ_SCAN_FWD = v4 | sliced | lanes | auto and MAMBASEQ_SCAN_BWD = v4 | v5 | auto
+// (read at every call, so tests and benchmarks can compare them in one process); auto is the default
+// and picks per shape (docs/cuda-scan.md).
+enum class FwdImpl { v4, sliced, lanes, automatic };
+FwdImpl fwd_impl() {
+  const char* e = std::getenv("MAMBASEQ_SCAN_FWD");
+  if (!e || !*e || !std::strcmp(e, "auto")) return FwdImpl::automatic;
+  if (!std::strcmp(e, "v4")) return FwdImpl::v4;
+  if (!std::strcmp(e, "sliced")) return FwdImpl::sliced;
+  if (!std::strcmp(e, "lanes")) return FwdImpl::lanes;
+  MS_FAIL("MAMBASEQ_SCAN_FWD=", e, " is not one of v4, sliced, lanes, auto");
+}
+
+// MAMBASEQ_SCAN_BWD = v4 | wide | narrow | auto: v4's kernels, or the sliced ones with 8 (wide) or 4
+// (narrow) floats of state per lane.
+enum class BwdImpl { v4, wide, narrow, automatic };
+BwdImpl bwd_impl() {
+  const char* e = std::getenv("MAMBASEQ_SCAN_BWD");
+  if (!e || !*e || !std::strcmp(e, "auto")) return BwdImpl::automatic;
+  if (!std::strcmp(e, "v4")) return BwdImpl::v4;
+  if (!std::strcmp(e, "wide")) return BwdImpl::wide;
+  if (!std::strcmp(e, "narrow")) return BwdImpl::narrow;
+  MS_FAIL("MAMBASEQ_SCAN_BWD=", e, " is not one of v4, wide, narrow, auto");
+}
+
+// Cuts L into segments for the sliced kernels (same rule as split_length, in blocks of 64 channels).
+void split_length_blocks(Params& p, int blocks_per_sm) {
+  split_length(p, blocks_per_sm * scan::kThreads);
+}
+
+// The v5 forward. Auto: the sliced kernel, split over L (local pass, combine, main pass) when its grid is
+// under 3/4 of a wave of resident blocks; between 3/4 and 1 wave it runs unsplit. The lanes-over-time
+// kernel runs only when asked for (MAMBASEQ_SCAN_FWD=lanes): it computes each decay once, but on the
+// H100 it measured 1.3-2.5x slower than the split sliced scan (docs/cuda-scan-notes.md, v5 run 2).
+// With a split, the local pass runs on per_main finer segments per main segment, as many as fill a wave
+// (with 2 main segments only one is scanned locally, which would leave half the GPU idle).
+struct FwdPlan {
+  FwdImpl impl;
+  int per_main = 1;
+};
+FwdPlan plan_forward(FwdImpl want, const scan::KernelKey& key, Params& p) {
+  p.n_seg = 1;
+  p.seg_chunks = p.n_chunks;
+  if (want == FwdImpl::v4) {
+    split_length(p, scan::forward_threads_per_sm(key));
+    return {FwdImpl::v4};
+  }
+  if (want == FwdImpl::lanes) return {FwdImpl::lanes};
+  const int bps = scan::forward_sliced_blocks_per_sm(key);
+  const int64_t wave = (int64_t)bps * sm_count();
+  const int64_t per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
+  if (4 * per_seg < 3 * wave) split_length_blocks(p, bps);
+  FwdPlan plan{FwdImpl::sliced};
+  if (p.n_seg > 1) {
+    plan.per_main = (int)std::max<int64_t>(1, wave / (per_seg * (p.n_seg - 1)));
+    plan.per_main = std::min(plan.per_main, p.seg_chunks);
+    const int fine_chunks = (p.seg_chunks + plan.per_main - 1) / plan.per_main;
+    p.seg_chunks = fine_chunks * plan.per_main;  // main segments are whole local segments
+    p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
+  }
+  return plan;
+}
+
+// Auto for the backward: v4's kernels for bf16 when they run unsplit (they measured 1-3% faster there),
+// the wide sliced ones otherwise (f32: 5-10% faster than v4 at every L; split shapes: 5-15% faster).
+BwdImpl plan_backward(BwdImpl want, const scan::KernelKey& key, const Params& p) {
+  if (want != BwdImpl::automatic) return want;
+  if (key.dtype == DType::bf16) {
+    const int64_t v4_wave = (int64_t)scan::backward_threads_per_sm(key) / scan::kThreads * sm_count();
+    if ((int64_t)scan::channel_tiles(p) * p.batch * p.groups >= v4_wave) return BwdImpl::v4;
+  }
+  return BwdImpl::wide;
 }
 
 }  // namespace
@@ -128,21 +211,38 @@ void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, co
   if (last.defined()) p.last = last.data<float>();
 
   const scan::KernelKey key = key_of(dm, in.u.dtype());
-  split_length(p, scan::forward_threads_per_sm(key));
+  const FwdPlan plan = plan_forward(fwd_impl(), key, p);
+  const FwdImpl impl = plan.impl;
+  // local segments: per_main per main segment (sliced), the main segments themselves (v4)
+  const int fine_chunks = p.seg_chunks / plan.per_main;
+  const int fine = p.n_seg > 1 ? (p.n_chunks + fine_chunks - 1) / fine_chunks : 1;
   Tensor seg_local, seg_dsum, seg_start;
   if (p.n_seg > 1) {
     const int64_t S = key.nt * cw;
-    seg_local = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
+    seg_local = Tensor::empty({dm.batch, dm.dim, fine, S}, DType::f32, Device::cuda);
     seg_start = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
-    seg_dsum = Tensor::empty({dm.batch, dm.dim, p.n_seg}, DType::f32, Device::cuda);
+    seg_dsum = Tensor::empty({dm.batch, dm.dim, fine}, DType::f32, Device::cuda);
     p.seg_local = seg_local.data<float>();
     p.seg_start = seg_start.data<float>();
     p.seg_dsum = seg_dsum.data<float>();
     if (key.nt != dm.state) seg_start.zero_();  // the combine writes real states only; padding stays zero
   }
-  scan::forward_local(key, p);
-  scan::forward_combine(key, p);
-  scan::forward_main(key, p);
+  if (impl == FwdImpl::v4) {
+    scan::forward_local(key, p);
+    scan::forward_combine(key, p);
+    scan::forward_main(key, p);
+  } else if (impl == FwdImpl::sliced) {
+    if (p.n_seg > 1) {
+      Params lp = p;
+      lp.n_seg = fine;
+      lp.seg_chunks = fine_chunks;
+      scan::forward_sliced_local(key, lp, (p.n_seg - 1) * plan.per_main);  // all but the last main segment
+      scan::forward_sliced_combine(key, p, fine, plan.per_main);
+    }
+    scan::forward_sliced_main(key, p);
+  } else {
+    scan::forward_lanes(key, p);
+  }
   if (last.defined() && !last_direct) last_state.copy_(last);
 }
 
@@ -219,20 +319,51 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
   const int64_t S = key.nt * cw;
   Tensor dbc = Tensor::zeros({dm.batch, dm.groups, 2 * S, (int64_t)p.n_chunks * kChunk}, DType::f32, Device::cuda);
   p.dbc = dbc.data<float>();
-  split_length(p, scan::backward_threads_per_sm(key));
+  const BwdImpl impl = plan_backward(bwd_impl(), key, p);
+  const bool narrow = impl == BwdImpl::narrow;
+  // The sliced local pass runs on `per_main` finer segments per main segment, as many as fill one wave
+  // of its own resident blocks (it has more per SM than the main kernel).
+  int per_main = 1;
+  if (impl == BwdImpl::v4) {
+    split_length(p, scan::backward_threads_per_sm(key));
+  } else {
+    split_length_blocks(p, scan::backward_sliced_blocks_per_sm(key, narrow));
+    if (p.n_seg > 1) {
+      const int64_t per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
+      const int64_t local_wave = (int64_t)scan::backward_sliced_local_blocks_per_sm(key, narrow) * sm_count();
+      per_main = (int)std::max<int64_t>(1, local_wave / (per_seg * (p.n_seg - 1)));
+      per_main = std::min(per_main, p.seg_chunks);
+      const int fine_chunks = (p.seg_chunks + per_main - 1) / per_main;
+      p.seg_chunks = fine_chunks * per_main;  // main segments are whole local segments
+      p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
+    }
+  }
+  const int fine = p.n_seg > 1 ? (p.n_chunks + p.seg_chunks / per_main - 1) / (p.seg_chunks / per_main) : 1;
   Tensor seg_local, seg_dsum, seg_start;
   if (p.n_seg > 1) {
-    seg_local = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
+    seg_local = Tensor::empty({dm.batch, dm.dim, fine, S}, DType::f32, Device::cuda);
     seg_start = Tensor::empty({dm.batch, dm.dim, p.n_seg, S}, DType::f32, Device::cuda);
-    seg_dsum = Tensor::empty({dm.batch, dm.dim, p.n_seg}, DType::f32, Device::cuda);
+    seg_dsum = Tensor::empty({dm.batch, dm.dim, fine}, DType::f32, Device::cuda);
     p.seg_local = seg_local.data<float>();
     p.seg_start = seg_start.data<float>();
     p.seg_dsum = seg_dsum.data<float>();
     if (key.nt != dm.state) seg_start.zero_();  // padded states of the carried adjoint stay zero
   }
-  scan::backward_local(key, p);
-  scan::backward_combine(key, p);
-  scan::backward_main(key, p);
+  if (impl == BwdImpl::v4) {
+    scan::backward_local(key, p);
+    scan::backward_combine(key, p);
+    scan::backward_main(key, p);
+  } else {
+    if (p.n_seg > 1) {
+      Params lp = p;
+      lp.n_seg = fine;
+      lp.seg_chunks = p.seg_chunks / per_main;
+      lp.local_first = per_main;  // the first main segment needs no local pass
+      scan::backward_sliced_local(key, narrow, lp);
+      scan::backward_sliced_combine(key, p, fine, per_main);
+    }
+    scan::backward_sliced_main(key, narrow, p);
+  }
   scan::backward_write_dbc(key, p, g.dB, g.dC);
 }
 

@@ -67,7 +67,10 @@ TEST(CudaRmsNorm, ForwardBackwardMatchCpu) {
           Tensor dx64 = Tensor::empty(s, DType::f64), dw64 = host64(dw0);
           cpu::rmsnorm_backward(host64(h), host64(w), host64(rstd), host64(dout), with_res ? host64(dres) : Tensor(),
                                 dx64, dw64);
-          EXPECT_LT(max_rel_error(dx, dx64, kFloorSum), with_res ? kTolF32 : tol_for(dt)) << "dx " << what;
+          // With H < 4 the norm's own gradient is a cancellation of order-one terms (1 - x^2 rstd^2), so its
+          // f32 rounding is judged at the gradient's scale rather than element by element.
+          const double dx_floor = H < 4 ? 1.0 : kFloorSum;
+          EXPECT_LT(max_rel_error(dx, dx64, dx_floor), with_res ? kTolF32 : tol_for(dt)) << "dx " << what;
           EXPECT_LT(max_rel_error(dw, dw64, kFloorReduction), kTolF32) << "dweight " << what;
         }
 }

@@ -1,7 +1,8 @@
 // The scan benchmark as a disabled test, for the GPU machine:
 //   test_cuda --gtest_also_run_disabled_tests --gtest_filter='*ScanBench*'
 // MAMBASEQ_BENCH_LENGTHS=4096,65536 and MAMBASEQ_BENCH_DTYPES=f32 narrow it; MAMBASEQ_BENCH_NO_BWD=1 skips
-// the backward, MAMBASEQ_BENCH_ITERS=3 shortens it (for profilers). Prints the table of pipelines/bench_scan.h.
+// the backward, MAMBASEQ_BENCH_ITERS=3 shortens it (for profilers), MAMBASEQ_BENCH_IMPLS=v4/v4,sliced/wide
+// times several kernel variants on the same inputs. Prints the table of pipelines/bench_scan.h.
 #include <algorithm>
 #include <cstdlib>
 #include <sstream>
@@ -31,6 +32,11 @@ TEST(ScanBench, DISABLED_AnchorShapes) {
   }
   if (std::getenv("MAMBASEQ_BENCH_NO_BWD")) opt.backward = false;
   if (const char* env = std::getenv("MAMBASEQ_BENCH_ITERS")) opt.iters = std::max(1, std::atoi(env));
+  if (const char* env = std::getenv("MAMBASEQ_BENCH_IMPLS")) {
+    std::stringstream ss(env);
+    std::string item;
+    while (std::getline(ss, item, ',')) opt.impls.push_back(item);
+  }
   const ScanBenchResult r = bench_scan(opt);
   print_scan_bench(r, stdout);
   ASSERT_FALSE(r.rows.empty());

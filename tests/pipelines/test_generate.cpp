@@ -163,17 +163,18 @@ TEST(Generate, CliWritesFilesAndReport) {
   const std::string dir = test::temp_dir();
   const std::string ckpt = train_tiny(dir, rng);
   test::CliResult r = test::run_mambaseq({"generate", "--ckpt", ckpt, "--out", dir + "/cli", "--set",
-                                          "sample.n_samples=2", "--set", "sample.seconds=0.02"});
+                                          "sample.n_samples=2", "--set", "sample.seconds=0.02"},
+                                         60, dir);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(std::filesystem::exists(dir + "/cli/sample_001.wav"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/cli/sample_001.png"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/cli/report.md"));
   EXPECT_NE(r.out.find("samples/s"), std::string::npos);
-  test::CliResult missing = test::run_mambaseq({"generate", "--ckpt", dir + "/missing.h5"});
+  test::CliResult missing = test::run_mambaseq({"generate", "--ckpt", dir + "/missing.h5"}, 60, dir);
   EXPECT_EQ(missing.status, 1);
   EXPECT_NE(missing.err.find("missing.h5"), std::string::npos) << missing.err;
   EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1) << missing.err;
-  test::CliResult no_ckpt = test::run_mambaseq({"generate"});
+  test::CliResult no_ckpt = test::run_mambaseq({"generate"}, 60, dir);
   EXPECT_EQ(no_ckpt.status, 2) << no_ckpt.err;
 }
 

@@ -1,0 +1,66 @@
+#include "apps/handlers_dna.h"
+
+#include <cstdio>
+
+#include "io/checkpoint.h"
+#include "io/config.h"
+#include "io/fasta_region.h"
+#include "pipelines/finetune.h"
+#include "pipelines/pretrain.h"
+
+namespace ms::cli {
+
+namespace {
+
+RunRequest dna_request(const Args& a) {
+  RunRequest r;
+  r.config_path = a.config;
+  r.sets = a.sets;
+  r.resume = a.resume;
+  r.ckpt = a.ckpt;
+  r.out = a.out;
+  return r;
+}
+
+// A classifier checkpoint holds head.* tensors; a language model's does not.
+bool is_classifier_checkpoint(const std::string& path) {
+  for (const auto& [name, t] : read_checkpoint(path).params)
+    if (name.rfind("head.", 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+int cmd_pretrain(const Args& a) {
+  if (a.config.empty()) throw UsageError("pretrain needs a config: mambaseq pretrain -c configs/dna_pretrain_small.toml");
+  run_pretrain(dna_request(a));
+  return 0;
+}
+
+int cmd_finetune(const Args& a) {
+  if (a.config.empty()) throw UsageError("finetune needs a config: mambaseq finetune -c configs/species_classify.toml");
+  run_finetune(dna_request(a));
+  return 0;
+}
+
+int cmd_eval(const Args& a) {
+  if (a.ckpt.empty()) throw UsageError("eval needs a checkpoint: mambaseq eval -c CONFIG --ckpt PATH");
+  if (is_classifier_checkpoint(a.ckpt))
+    eval_finetune(dna_request(a));
+  else
+    eval_pretrain(dna_request(a));
+  return 0;
+}
+
+int cmd_data_fetch(const Args& a) {
+  if (a.positional.size() < 3) throw UsageError("data fetch needs a FASTA file and at least one region: mambaseq data fetch FASTA chr:start-end");
+  const std::vector<std::string> regions(a.positional.begin() + 2, a.positional.end());
+  const std::string text = fasta::fetch_regions(a.positional[1], regions);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+std::string pretrain_config_keys() { return cfg::format_fields(cfg::describe<PretrainConfig>()); }
+std::string finetune_config_keys() { return cfg::format_fields(cfg::describe<FinetuneConfig>()); }
+
+}  // namespace ms::cli

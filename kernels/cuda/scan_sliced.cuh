@@ -1,0 +1,161 @@
+// Helpers of the "sliced" selective-scan kernels (selective_scan_fwd_sliced.cu, selective_scan_bwd_sliced.cu):
+// the N states of one channel are cut into TPC slices held by TPC neighbouring lanes of a warp, so a
+// thread keeps at most 8 floats of state (low register count, high occupancy) while the per-step work
+// that does not depend on the state (softplus, dt * u, the gate) is done once per step and shared.
+// Layout and reasoning: docs/cuda-scan.md.
+#pragma once
+#include "kernels/cuda/scan_common.cuh"
+
+namespace ms::cuda::scan {
+
+// Threads per channel for a padded state count: real N = 16 -> 2 slices of 8 states; complex N = 16 -> 4
+// slices of 4 complex states (8 floats); smaller N -> fewer slices (a slice holds at least 4 floats).
+template <int NT, bool CPLX>
+constexpr int slices_for() {
+  constexpr int S = NT * (CPLX ? 2 : 1);
+  return S >= 32 ? 4 : S >= 16 ? 2 : 1;
+}
+
+// K consecutive elements of a row in their storage type, loaded with one vector access of K*sizeof(T)
+// bytes (4, 8, 16 or 32) when the row is 16-byte aligned (`vec`) and the run is whole; elements at or past
+// `end` read as zero otherwise.
+template <class T, int K>
+struct Vec {
+  static constexpr int BYTES = K * (int)sizeof(T);
+  static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16 || BYTES == 32,
+                "vector runs are 2 (one bf16), 4, 8, 16 or 32 bytes");
+  T v[K];
+  __device__ __forceinline__ void load(const T* row, int t, int end, bool vec) {
+    if (BYTES > 2 && vec && t + K <= end) {
+      if constexpr (BYTES == 32) {
+        reinterpret_cast<uint4*>(v)[0] = reinterpret_cast<const uint4*>(row + t)[0];
+        reinterpret_cast<uint4*>(v)[1] = reinterpret_cast<const uint4*>(row + t)[1];
+      } else if constexpr (BYTES == 16) {
+        *reinterpret_cast<uint4*>(v) = *reinterpret_cast<const uint4*>(row + t);
+      } else if constexpr (BYTES == 8) {
+        *reinterpret_cast<uint2*>(v) = *reinterpret_cast<const uint2*>(row + t);
+      } else if constexpr (BYTES == 4) {
+        *reinterpret_cast<uint32_t*>(v) = *reinterpret_cast<const uint32_t*>(row + t);
+      }
+    } else {
+#pragma unroll
+      for (int i = 0; i < K; ++i) v[i] = t + i < end ? row[t + i] : from_float<T>(0.f);
+    }
+  }
+  __device__ __forceinline__ float operator[](int i) const { return to_float(v[i]); }
+};
+
+template <class T, int K>
+__device__ __forceinline__ void store_vec(T* row, int t, int end, bool vec, const float (&x)[K]) {
+  constexpr int BYTES = K * (int)sizeof(T);
+  if (BYTES > 2 && vec && t + K <= end) {
+    T v[K];
+#pragma unroll
+    for (int i = 0; i < K; ++i) v[i] = from_float<T>(x[i]);
+    if constexpr (BYTES == 32) {
+      reinterpret_cast<uint4*>(row + t)[0] = reinterpret_cast<const uint4*>(v)[0];
+      reinterpret_cast<uint4*>(row + t)[1] = reinterpret_cast<const uint4*>(v)[1];
+    } else if constexpr (BYTES == 16) {
+      *reinterpret_cast<uint4*>(row + t) = *reinterpret_cast<const uint4*>(v);
+    } else if constexpr (BYTES == 8) {
+      *reinterpret_cast<uint2*>(row + t) = *reinterpret_cast<const uint2*>(v);
+    } else if constexpr (BYTES == 4) {
+      *reinterpret_cast<uint32_t*>(row + t) = *reinterpret_cast<const uint32_t*>(v);
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < K; ++i)
+      if (t + i < end) row[t + i] = from_float<T>(x[i]);
+  }
+}
+
+// A slice of a state vector in global memory: floats [first, first + S) of a channel's `total` floats
+// (N * CW). Floats at or past `total` read as zero and are not written. float4 accesses when every
+// channel's vector starts 16-byte aligned (`total` % 4 == 0) and the slice is whole.
+template <int S>
+__device__ __forceinline__ void load_slice(const float* chan, int first, int total, float (&h)[S]) {
+  if (S % 4 == 0 && total % 4 == 0 && first + S <= total) {
+#pragma unroll
+    for (int i = 0; i < S; i += 4) {
+      const float4 q = *reinterpret_cast<const float4*>(chan + first + i);
+      h[i] = q.x; h[i + 1] = q.y; h[i + 2] = q.z; h[i + 3] = q.w;
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < S; ++i) h[i] = first + i < total ? chan[first + i] : 0.f;
+  }
+}
+template <int S>
+__device__ __forceinline__ void store_slice(float* chan, int first, int total, const float (&h)[S]) {
+  if (S % 4 == 0 && total % 4 == 0 && first + S <= total) {
+#pragma unroll
+    for (int i = 0; i < S; i += 4)
+      *reinterpret_cast<float4*>(chan + first + i) = make_float4(h[i], h[i + 1], h[i + 2], h[i + 3]);
+  } else {
+#pragma unroll
+    for (int i = 0; i < S; ++i)
+      if (first + i < total) chan[first + i] = h[i];
+  }
+}
+
+// S floats of a staged tile row starting at `p` (16-byte aligned); lanes of one slice read the same
+// address, so each access is a broadcast.
+template <int S>
+__device__ __forceinline__ void slice_row(const float* p, float (&x)[S]) {
+#pragma unroll
+  for (int i = 0; i < S; i += 4) {
+    const float4 q = *reinterpret_cast<const float4*>(p + i);
+    x[i] = q.x; x[i + 1] = q.y; x[i + 2] = q.z; x[i + 3] = q.w;
+  }
+}
+
+// Reduce-scatter of R per-step partial sums over the TPC lanes of a channel (TPC = 1, 2 or 4, lanes
+// lane^1, lane^2 are the partners): afterwards slice s holds the full sums of steps [s*R/TPC, (s+1)*R/TPC)
+// in out[0..R/TPC).
+template <int TPC, int R>
+__device__ __forceinline__ void slice_reduce_scatter(const float (&part)[R], int slice, float (&out)[R / TPC]) {
+  if constexpr (TPC == 1) {
+#pragma unroll
+    for (int k = 0; k < R; ++k) out[k] = part[k];
+  } else if constexpr (TPC == 2) {
+    constexpr int H = R / 2;
+    const bool up = slice & 1;
+#pragma unroll
+    for (int k = 0; k < H; ++k) {
+      const float send = up ? part[k] : part[H + k];
+      const float keep = up ? part[H + k] : part[k];
+      out[k] = keep + __shfl_xor_sync(0xffffffffu, send, 1);
+    }
+  } else {
+    static_assert(TPC == 4, "1, 2 or 4 slices per channel");
+    constexpr int H = R / 2, Q = R / 4;
+    float mid[H];
+    const bool up2 = slice & 2, up1 = slice & 1;
+#pragma unroll
+    for (int k = 0; k < H; ++k) {
+      const float send = up2 ? part[k] : part[H + k];
+      const float keep = up2 ? part[H + k] : part[k];
+      mid[k] = keep + __shfl_xor_sync(0xffffffffu, send, 2);
+    }
+#pragma unroll
+    for (int k = 0; k < Q; ++k) {
+      const float send = up1 ? mid[k] : mid[Q + k];
+      const float keep = up1 ? mid[Q + k] : mid[k];
+      out[k] = keep + __shfl_xor_sync(0xffffffffu, send, 1);
+    }
+  }
+}
+
+// The inverse: every slice holds R/TPC values (its own steps); afterwards every lane of the channel holds
+// all R values, step j coming from slice j / (R/TPC).
+template <int TPC, int R>
+__device__ __forceinline__ void slice_all_gather(const float (&mine)[R / TPC], float (&all)[R]) {
+  constexpr int RT = R / TPC;
+#pragma unroll
+  for (int j = 0; j < R; ++j) {
+    if constexpr (TPC == 1) all[j] = mine[j];
+    else all[j] = __shfl_sync(0xffffffffu, mine[j % RT], j / RT, TPC);
+  }
+}
+
+}  // namespace ms::cuda::scan

@@ -1,0 +1,305 @@
+// Selective scan forward, "sliced" layout (v5): a block covers 64 consecutive channels of one group, each
+// channel by TPC neighbouring lanes that hold one slice of its N states each (8 floats at most, so about
+// 90 registers and 16-20 warps per SM instead of 12). Per run of 8 steps every lane computes delta after
+// softplus and delta * u for its R/TPC own steps, the lanes of a channel exchange them with shuffles, all
+// lanes update their states for the 8 steps (B and C read as broadcasts from a shared tile), the partial
+// sums C.h are reduce-scattered back so each lane finishes (D skip, gate, store) its own steps.
+// The L split (local pass, combine, main pass) is the same as the v4 kernels' (selective_scan_fwd.cu,
+// whose combine kernel is reused). See docs/cuda-scan.md.
+#include "kernels/cuda/scan_launch.cuh"
+#include "kernels/cuda/scan_sliced.cuh"
+
+namespace ms::cuda::scan {
+namespace {
+
+constexpr int kChan = 64;  // channels per block
+
+struct SlicePos {
+  int b, g, seg, d, slice;
+  bool active;
+};
+template <int TPC>
+__device__ __forceinline__ SlicePos slice_pos(const Params& p) {
+  const int tiles = (p.per_group + kChan - 1) / kChan;
+  int bid = blockIdx.x;
+  const int tile = bid % tiles;
+  bid /= tiles;
+  SlicePos q;
+  q.b = (bid % (p.batch * p.groups)) / p.groups;
+  q.g = bid % p.groups;
+  q.seg = bid / (p.batch * p.groups);
+  q.slice = threadIdx.x % TPC;
+  const int local = tile * kChan + threadIdx.x / TPC;
+  q.active = local < p.per_group;
+  q.d = q.g * p.per_group + (q.active ? local : p.per_group - 1);  // idle lanes shadow a real channel
+  return q;
+}
+
+// Blocks per SM the register allocation must allow: 4 blocks of 128 lanes = 16 warps (128 registers);
+// MS_FWD_MINB is a compile flag for register studies (5 spills).
+#ifndef MS_FWD_MINB
+#define MS_FWD_MINB 4
+#endif
+template <int NT, bool CPLX>
+constexpr int fwd_min_blocks() {
+  constexpr int tpc = slices_for<NT, CPLX>();
+  return tpc >= 4 ? MS_FWD_MINB / 2 : tpc >= 2 ? MS_FWD_MINB : 2 * MS_FWD_MINB;
+}
+
+// LOCAL: scan segment `seg` from a zero state, record its end state and sum of delta.
+// !LOCAL: scan from the segment's true start state writing out, chunk states and last_state.
+template <class T, int NT, bool CPLX, bool LOCAL>
+__global__ void __launch_bounds__(kChan * slices_for<NT, CPLX>(), fwd_min_blocks<NT, CPLX>())
+    fwd_sliced_kernel(Params p) {
+  constexpr int TPC = slices_for<NT, CPLX>();
+  constexpr int CW = CPLX ? 2 : 1;
+  constexpr int SP = NT / TPC;  // states per lane
+  constexpr int S = SP * CW;    // floats of state per lane
+  constexpr int R = 8;          // steps per run
+  constexpr int RT = R / TPC;   // steps per run this lane loads and finishes
+  constexpr int THREADS = kChan * TPC;
+  static_assert(S % 4 == 0, "a slice is whole float4s of the tile rows");
+  using Tile = TileLoader<T, NT, CW, THREADS>;
+  __shared__ __align__(16) float tiles[2][LOCAL ? 1 : 2][Tile::FLOATS];
+
+  const SlicePos q = slice_pos<TPC>(p);
+  const int b = q.b, d = q.d, N = p.nstate, slice = q.slice;
+  const int64_t bd = (int64_t)b * p.dim + d;
+  const int c_begin = q.seg * p.seg_chunks;
+  const int c_end = min(p.n_chunks, c_begin + p.seg_chunks);
+  const int t_end = min(p.len, c_end * kChunk);
+  const int total = N * CW;  // floats of a channel's state in h0 / last / chunk_states
+
+  float a2[SP], ai[SP];
+#pragma unroll
+  for (int j = 0; j < SP; ++j) {
+    const int n = slice * SP + j;
+    const float* pa = p.A + (int64_t)d * p.A_sd + (int64_t)n * p.A_sn;
+    a2[j] = n < N ? pa[0] * kLog2e : 0.f;
+    ai[j] = (CPLX && n < N) ? pa[p.A_sc] : 0.f;
+  }
+  const float dskip = p.Dskip ? p.Dskip[(int64_t)d * p.D_s] : 0.f;
+  const float bias = p.bias ? p.bias[(int64_t)d * p.bias_s] : 0.f;
+
+  float h[S];
+  if (!LOCAL && p.n_seg > 1) {
+    load_slice<S>(p.seg_start + (bd * p.n_seg + q.seg) * NT * CW, slice * S, NT * CW, h);
+  } else if (!LOCAL && p.h0) {
+    load_slice<S>(p.h0 + bd * total, slice * S, total, h);
+  } else {
+#pragma unroll
+    for (int i = 0; i < S; ++i) h[i] = 0.f;
+  }
+
+  const T* u_row = static_cast<const T*>(p.u) + b * p.u_sb + d * p.u_sd;
+  const T* dl_row = static_cast<const T*>(p.delta) + b * p.dl_sb + d * p.dl_sd;
+  const T* z_row = p.z ? static_cast<const T*>(p.z) + b * p.z_sb + d * p.z_sd : nullptr;
+  T* o_row = static_cast<T*>(p.out) + b * p.o_sb + d * p.o_sd;
+  const T* B_base = static_cast<const T*>(p.Bm) + b * p.B_sb + q.g * p.B_sg;
+  const T* C_base = static_cast<const T*>(p.Cm) + b * p.C_sb + q.g * p.C_sg;
+
+  Tile ldB, ldC;
+  ldB.load(B_base, p.B_sn, p.B_sc, N, c_begin * kChunk, p.len);
+  if (!LOCAL) ldC.load(C_base, p.C_sn, p.C_sc, N, c_begin * kChunk, p.len);
+  float dsum = 0.f;
+  // This lane's RT steps of u / delta / z of the next run, loaded one run ahead.
+  const int own = slice * RT;
+  Vec<T, RT> nu, nd, nz;
+  nu.load(u_row, c_begin * kChunk + own, t_end, p.vec);
+  nd.load(dl_row, c_begin * kChunk + own, t_end, p.vec);
+  if (!LOCAL && z_row) nz.load(z_row, c_begin * kChunk + own, t_end, p.vec);
+
+  for (int c = c_begin; c < c_end; ++c) {
+    const int buf = (c - c_begin) & 1;
+    ldB.store(tiles[buf][0]);
+    if (!LOCAL) ldC.store(tiles[buf][LOCAL ? 0 : 1]);
+    __syncthreads();
+    if (c + 1 < c_end) {  // the next chunk's tiles load while this one is scanned
+      ldB.load(B_base, p.B_sn, p.B_sc, N, (c + 1) * kChunk, p.len);
+      if (!LOCAL) ldC.load(C_base, p.C_sn, p.C_sc, N, (c + 1) * kChunk, p.len);
+    }
+    if (!LOCAL && p.chunk_states && q.active)
+      store_slice<S>(p.chunk_states + (bd * p.n_chunks + c) * total, slice * S, total, h);
+    const float* tB = tiles[buf][0] + slice * S;
+    const float* tC = tiles[buf][LOCAL ? 0 : 1] + slice * S;
+    const int t0 = c * kChunk;
+#pragma unroll 1
+    for (int r = 0; r < kChunk; r += R) {
+      const int tr = t0 + r;
+      if (tr >= t_end) break;
+      const Vec<T, RT> uu = nu, dd = nd, zz = nz;
+      if (tr + R < t_end) {
+        nu.load(u_row, tr + R + own, t_end, p.vec);
+        nd.load(dl_row, tr + R + own, t_end, p.vec);
+        if (!LOCAL && z_row) nz.load(z_row, tr + R + own, t_end, p.vec);
+      }
+      // Delta after softplus and delta * u of this lane's steps; steps past the end are identity steps
+      // (delta 0: decay 1, no input), so the state passes through them unchanged.
+      float dl_own[RT], du_own[RT];
+#pragma unroll
+      for (int k = 0; k < RT; ++k) {
+        float x = dd[k] + bias;
+        if (p.softplus) x = softplusf(x);
+        x = tr + own + k < t_end ? x : 0.f;
+        dl_own[k] = x;
+        du_own[k] = x * uu[k];
+      }
+      float DL[R], DU[R];
+      slice_all_gather<TPC, R>(dl_own, DL);
+      slice_all_gather<TPC, R>(du_own, DU);
+      float yp[R];
+#pragma unroll
+      for (int i = 0; i < R; ++i) {
+        const float dl = DL[i], du = DU[i];
+        float Bt[S];
+        slice_row<S>(tB + (r + i) * Tile::RS, Bt);
+        if constexpr (LOCAL) {
+          dsum += dl;
+#pragma unroll
+          for (int j = 0; j < SP; ++j) {
+            if constexpr (CPLX) {
+              const float e = ex2(dl * a2[j]);
+              float sn, cs;
+              __sincosf(dl * ai[j], &sn, &cs);
+              const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
+              h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
+              h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
+            } else {
+              h[j] = fmaf(ex2(dl * a2[j]), h[j], du * Bt[j]);
+            }
+          }
+        } else {
+          float Ct[S];
+          slice_row<S>(tC + (r + i) * Tile::RS, Ct);
+          float ys[2] = {0.f, 0.f};  // two partial sums: a short dependency chain
+#pragma unroll
+          for (int j = 0; j < SP; ++j) {
+            if constexpr (CPLX) {
+              const float e = ex2(dl * a2[j]);
+              float sn, cs;
+              __sincosf(dl * ai[j], &sn, &cs);
+              const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
+              h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
+              h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
+              ys[j % 2] = fmaf(Ct[2 * j], h[2 * j], fmaf(-Ct[2 * j + 1], h[2 * j + 1], ys[j % 2]));
+            } else {
+              h[j] = fmaf(ex2(dl * a2[j]), h[j], du * Bt[j]);
+              ys[j % 2] = fmaf(Ct[j], h[j], ys[j % 2]);
+            }
+          }
+          yp[i] = ys[0] + ys[1];
+        }
+      }
+      if constexpr (!LOCAL) {
+        float yo[RT];
+        slice_reduce_scatter<TPC, R>(yp, slice, yo);
+#pragma unroll
+        for (int k = 0; k < RT; ++k) {
+          float y = fmaf(dskip, uu[k], CPLX ? 2.f * yo[k] : yo[k]);
+          if (z_row) {
+            const float zv = zz[k];
+            y *= zv * sigmoidf_fast(zv);
+          }
+          yo[k] = y;
+        }
+        if (q.active) store_vec<T, RT>(o_row, tr + own, t_end, p.vec, yo);
+      }
+    }
+  }
+  if (!q.active) return;
+  if constexpr (LOCAL) {
+    store_slice<S>(p.seg_local + (bd * p.n_seg + q.seg) * NT * CW, slice * S, NT * CW, h);
+    if (slice == 0) p.seg_dsum[bd * p.n_seg + q.seg] = dsum;
+  } else {
+    if (p.last && q.seg == p.n_seg - 1) store_slice<S>(p.last + bd * total, slice * S, total, h);
+  }
+}
+
+// One thread per (b, d, n): walks the local pass's segments (`per_main` of them per segment of the main
+// pass) in order, H <- exp(A dsum_f) H + local_f, and records the state entering each main segment into
+// seg_start (n_seg of `p`, the main pass's Params). Decays in double: dsum can be large.
+template <int NT, bool CPLX>
+__global__ void fwd_sliced_combine_kernel(Params p, int fine, int per_main) {
+  constexpr int CW = CPLX ? 2 : 1;
+  constexpr int S = NT * CW;
+  const int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+  if (i >= (int64_t)p.batch * p.dim * p.nstate) return;
+  const int n = i % p.nstate;
+  const int64_t bd = i / p.nstate;
+  const int d = bd % p.dim;
+  const float* pa = p.A + (int64_t)d * p.A_sd + (int64_t)n * p.A_sn;
+  const double ar = pa[0], aim = CPLX ? pa[p.A_sc] : 0.0;
+  double hr = 0, hi = 0;
+  if (p.h0) {
+    hr = p.h0[(bd * p.nstate + n) * CW];
+    if (CPLX) hi = p.h0[(bd * p.nstate + n) * CW + 1];
+  }
+  for (int f = 0;; ++f) {
+    if (f % per_main == 0) {
+      float* st = p.seg_start + (bd * p.n_seg + f / per_main) * S + n * CW;
+      st[0] = (float)hr;
+      if (CPLX) st[1] = (float)hi;
+      if (f / per_main == p.n_seg - 1) break;
+    }
+    const double ds = p.seg_dsum[bd * fine + f];
+    const float* loc = p.seg_local + (bd * fine + f) * S + n * CW;
+    const double e = exp(ar * ds);
+    if (CPLX) {
+      double sn, cs;
+      sincos(aim * ds, &sn, &cs);
+      const double pr = e * cs, pim = e * sn;
+      const double nr = pr * hr - pim * hi + loc[0];
+      const double ni = pr * hi + pim * hr + loc[1];
+      hr = nr;
+      hi = ni;
+    } else {
+      hr = e * hr + loc[0];
+    }
+  }
+}
+
+template <class Kernel>
+int resident_blocks(Kernel k, int threads) {
+  int blocks = 0;
+  MS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, k, threads, 0));
+  return blocks;
+}
+
+int grid_blocks(const Params& p, int segments) {
+  return (p.per_group + kChan - 1) / kChan * p.batch * p.groups * segments;
+}
+
+}  // namespace
+
+int forward_sliced_blocks_per_sm(const KernelKey& key) {
+  int r = 0;
+  MS_SCAN_DISPATCH(key, T, NT, CPLX,
+                   r = resident_blocks(fwd_sliced_kernel<T, NT, CPLX, false>, kChan * slices_for<NT, CPLX>()));
+  return r;
+}
+
+void forward_sliced_local(const KernelKey& key, const Params& lp, int segments) {
+  if (segments < 1) return;
+  MS_SCAN_DISPATCH(key, T, NT, CPLX,
+                   fwd_sliced_kernel<T, NT, CPLX, true>
+                   <<<grid_blocks(lp, segments), kChan * slices_for<NT, CPLX>(), 0, stream()>>>(lp));
+  MS_CUDA_CHECK_LAUNCH();
+}
+
+void forward_sliced_combine(const KernelKey& key, const Params& p, int fine, int per_main) {
+  if (p.n_seg < 2) return;
+  const int64_t n = (int64_t)p.batch * p.dim * p.nstate;
+  MS_SCAN_DISPATCH(key, T, NT, CPLX,
+                   (void)sizeof(T);
+                   fwd_sliced_combine_kernel<NT, CPLX><<<blocks_for(n, 256), 256, 0, stream()>>>(p, fine, per_main));
+  MS_CUDA_CHECK_LAUNCH();
+}
+
+void forward_sliced_main(const KernelKey& key, const Params& p) {
+  MS_SCAN_DISPATCH(key, T, NT, CPLX,
+                   fwd_sliced_kernel<T, NT, CPLX, false>
+                   <<<grid_blocks(p, p.n_seg), kChan * slices_for<NT, CPLX>(), 0, stream()>>>(p));
+  MS_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace ms::cuda::scan
