@@ -4,6 +4,7 @@
 // config's keys in --help.
 #include "apps/cli.h"
 #include "apps/handlers.h"
+#include "apps/handlers_audio.h"
 #include "apps/handlers_dna.h"
 
 namespace ms::cli {
@@ -33,7 +34,7 @@ Examples:
     mambaseq pretrain -c configs/dna_pretrain.toml
     mambaseq pretrain -c configs/dna_pretrain.toml --set train.steps=200 --set model.d_model=64
     mambaseq pretrain -c configs/dna_pretrain.toml --resume)",
-       kAllCommon, 0, 0, {}, cmd_pretrain, pretrain_config_keys},
+       kAllCommon, 0, 0, {}, route_pretrain, all_pretrain_config_keys},
 
       {"finetune", "Fine-tune a classifier (e.g. species from DNA segments) on a pretrained backbone",
        "mambaseq finetune -c FILE [--set KEY=VALUE]... [--ckpt PATH] [--resume] [--out DIR]",
@@ -52,24 +53,31 @@ Examples:
     mambaseq finetune -c configs/species_classify.toml --ckpt runs/dna/last.h5
     mambaseq finetune -c configs/species_classify.toml --set data.length=4096
     mambaseq finetune -c configs/strain_classify.toml --ckpt runs/dna_small/last.h5   (a length sweep))",
-       kAllCommon, 0, 0, {}, cmd_finetune, finetune_config_keys},
+       kAllCommon, 0, 0, {}, route_finetune, all_finetune_config_keys},
 
-      {"generate", "Sample sequences from a trained model (audio to WAV files)",
-       "mambaseq generate -c FILE --ckpt PATH [--set KEY=VALUE]... [--out DIR]",
-       R"(Generates sequences autoregressively in recurrent (step) mode, in constant time and memory per
-token: batched sampling with temperature, top-k and top-p from the config's [sample] section,
-unconditionally or continuing a prompt (a WAV file for audio models, a sequence for DNA models).
+      {"generate", "Sample audio from a trained model (WAV files, spectrograms, report)",
+       "mambaseq generate [-c FILE] --ckpt PATH [--set KEY=VALUE]... [--out DIR]",
+       R"(Generates audio autoregressively in recurrent (step) mode, in constant time and memory per sample,
+from a Mamba-UNet or MambaLM trained by audio pretraining: batched sampling with temperature, top-k and
+top-p from the config's [sample] section, unconditionally or continuing a prompt (sample.prompt, a WAV
+or any audio file; sample.prompt_seconds keeps only its start).
 
-Audio models write one 16-bit WAV file per sample, with a spectrogram PNG, into the output folder;
-DNA models write FASTA. A report with the sampling speed (tokens/s) is printed at the end.
+Writes one 16-bit WAV file per sample (sample_000.wav, ...; the prompt first unless
+sample.include_prompt = false), a spectrogram PNG for each, and report.md (settings, prefill and sampling
+time, generated samples/s and the real-time factor, the files) into --out DIR (default
+runs/<name>/samples). With sample.classifier = a digit classifier checkpoint, the report adds SC09-style
+scores: the share of samples classified with confidence > 0.5 and the class entropy of the batch.
 
---ckpt names the trained model; its config (saved in the checkpoint) gives the model shape, and the
-file given with -c supplies the sampling settings.
+The model comes from --ckpt. -c names an audio config (e.g. the one it was trained with) whose [model]
+must match the checkpoint; without -c the config stored in the checkpoint is used. The same seed gives the
+same audio. On a GPU the per-sample step is replayed as captured CUDA graphs (sample.cuda_graph).
 
 Examples:
-    mambaseq generate -c configs/piano_generate.toml --ckpt runs/piano/last.h5
-    mambaseq generate -c configs/piano_generate.toml --ckpt runs/piano/last.h5 --set sample.temperature=0.9)",
-       kConfig | kSet | kCkpt | kOut, 0, 0, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+    mambaseq generate -c configs/piano_unet_small.toml --ckpt runs/piano_unet_small/last.h5
+    mambaseq generate --ckpt runs/piano_unet_small/last.h5 --set sample.n_samples=16 --set sample.batch=16
+    mambaseq generate --ckpt runs/digits_unet_small/last.h5 --set sample.classifier=runs/digits_classifier/last.h5
+    mambaseq generate --ckpt runs/piano_unet_small/last.h5 --set sample.prompt=data/audio/piano/test/freedink-data__dance.wav --set sample.prompt_seconds=2 --set sample.temperature=0.9)",
+       kConfig | kSet | kCkpt | kOut, 0, 0, {}, cmd_generate, audio_pretrain_config_keys},
 
       {"eval", "Evaluate a checkpoint on held-out data (loss, bits per token, accuracy)",
        "mambaseq eval -c FILE --ckpt PATH [--set KEY=VALUE]... [--out DIR]",
@@ -87,7 +95,7 @@ model is refused with a message naming the first mismatching tensor.
 
 Example:
     mambaseq eval -c configs/dna_pretrain.toml --ckpt runs/dna/last.h5)",
-       kConfig | kSet | kCkpt | kOut, 0, 0, {}, cmd_eval, {}},
+       kConfig | kSet | kCkpt | kOut, 0, 0, {}, route_eval, {}},
 
       {"run", "Run several stages (pretrain, finetune, eval, ...) scripted in one TOML file",
        "mambaseq run FILE [--set KEY=VALUE]... [--out DIR]",
@@ -146,7 +154,8 @@ Examples:
                                  when missing)
     tokens AUDIO                 the token stream of an audio file, one integer per line (8-bit mu-law by
                                  default, or linear with --linear)
-    detokenize TOKENS WAV        turns a token file (one integer per line) back into a 16 kHz WAV file
+    detokenize TOKENS WAV        turns a token file (one integer per line, "-" for stdin) back into a
+                                 16 kHz 16-bit WAV file (--linear for linear tokens)
 
 Examples:
     mambaseq data fetch genome.fa.gz chr1:1000-1100
@@ -155,8 +164,10 @@ Examples:
        {{"--mulaw", nullptr, "8-bit mu-law tokens (mu = 255; the default)"},
         {"--linear", nullptr, "8-bit linear tokens"}},
        [](const Args& a) -> int {
+         if (a.positional[0] == "tokens") return cmd_data_tokens(a);
+         if (a.positional[0] == "detokenize") return cmd_data_detokenize(a);
          if (a.positional[0] == "fetch") return cmd_data_fetch(a);
-         not_implemented(a);
+         throw UsageError("unknown data action '" + a.positional[0] + "': expected fetch, tokens or detokenize");
        },
        {}},
 

@@ -1,0 +1,186 @@
+#include "pipelines/audio_pretrain.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+
+#include "pipelines/audio_data.h"
+#include "pipelines/trainer.h"
+
+namespace ms {
+
+namespace {
+
+int64_t product(const std::vector<int64_t>& v) {
+  return std::accumulate(v.begin(), v.end(), int64_t{1}, [](int64_t a, int64_t b) { return a * b; });
+}
+
+std::string eval_line(const AudioEval& e) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "%s: %.4f bits/sample (loss %.4f nats, accuracy %.2f%%) over %lld samples in %lld windows of %lld (%.1f s)",
+                e.split.c_str(), e.bits_per_sample, e.loss, 100 * e.accuracy, static_cast<long long>(e.targets),
+                static_cast<long long>(e.windows), static_cast<long long>(e.window), e.seconds);
+  return buf;
+}
+
+void init_from_checkpoint(AudioModel& model, const std::string& path) {
+  Checkpoint ck = read_checkpoint(path);
+  restore_tensors(path, "parameter", ck.params, named_values(model.params()));
+}
+
+}  // namespace
+
+AudioPretrainConfig load_audio_config(const RunRequest& req) {
+  AudioPretrainConfig cfg = cfg::load<AudioPretrainConfig>(req.config_path, req.sets);
+  const std::string src = req.config_path.empty() ? "(config)" : req.config_path;
+  if (cfg.model.kind == AudioModelKind::unet) {
+    const int64_t p = product(cfg.model.pool);
+    auto check = [&](int64_t v, const char* key) {
+      if (v > 0 && v % p != 0)
+        MS_FAIL(src, ": ", key, " = ", v, " must be a multiple of ", p, " (the product of model.pool) for the Mamba-UNet");
+    };
+    check(cfg.data.window, "data.window");
+    check(cfg.data.eval_window, "data.eval_window");
+    check(cfg.data.eval_chunk, "data.eval_chunk");
+  }
+  return cfg;
+}
+
+AudioEval evaluate_audio(const AudioModel& model, const AudioDataset& dataset, const std::vector<AudioWindow>& windows,
+                         int64_t batch, int64_t chunk, const std::string& split) {
+  const auto t0 = std::chrono::steady_clock::now();
+  AudioEval e;
+  e.split = split;
+  e.window = dataset.options().window;
+  e.windows = static_cast<int64_t>(windows.size());
+  double loss_sum = 0;
+  int64_t n_valid = 0, n_correct = 0;
+  for (size_t first = 0; first < windows.size(); first += static_cast<size_t>(batch)) {
+    const size_t last = std::min(windows.size(), first + static_cast<size_t>(batch));
+    AudioBatch ab = dataset.make_batch(std::vector<AudioWindow>(windows.begin() + static_cast<std::ptrdiff_t>(first),
+                                                                windows.begin() + static_cast<std::ptrdiff_t>(last)));
+    TokenBatch tb = window_inputs_targets(ab);
+    LossResult r = audio_loss(model, tb.inputs.to(model.device()), tb.targets.to(model.device()), chunk);
+    loss_sum += r.loss_sum;
+    n_valid += r.n_valid;
+    n_correct += r.n_correct;
+  }
+  e.targets = n_valid;
+  e.loss = n_valid ? loss_sum / static_cast<double>(n_valid) : 0;
+  e.bits_per_sample = e.loss / std::log(2.0);
+  e.accuracy = n_valid ? static_cast<double>(n_correct) / static_cast<double>(n_valid) : 0;
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return e;
+}
+
+std::vector<AudioEval> eval_audio_pretrain(const RunRequest& req) {
+  if (req.ckpt.empty()) MS_FAIL("eval needs a checkpoint: --ckpt runs/<name>/last.h5");
+  AudioPretrainConfig cfg;
+  if (!req.config_path.empty()) {
+    cfg = load_audio_config(req);
+  } else {
+    const std::string text = read_checkpoint_config(req.ckpt);
+    try {
+      cfg = cfg::parse<AudioPretrainConfig>(text, req.ckpt + ":/config", req.sets);
+    } catch (const std::exception& e) {
+      MS_FAIL("checkpoint '", req.ckpt, "' holds no audio pretraining config (", e.what(),
+              "); a digit classifier is evaluated at the end of `mambaseq finetune`");
+    }
+  }
+  const AudioDataSection& d = cfg.data;
+  AudioModel model = make_audio_model(cfg.model, int64_t{1} << d.bits, resolve_device(cfg.train));
+  init_from_checkpoint(model, req.ckpt);
+  const AudioFiles files = resolve_data_files(d);
+  const int64_t eval_window = d.eval_window > 0 ? d.eval_window : d.window;
+  std::vector<AudioEval> out;
+  auto one = [&](const std::vector<std::string>& list, const std::string& split) {
+    if (list.empty()) return;
+    AudioDataset ds(list, data_options(d, eval_window));
+    out.push_back(evaluate_audio(model, ds, heldout_windows(ds, d.eval_span), d.eval_batch, d.eval_chunk, split));
+    if (!req.quiet) std::printf("%s\n", eval_line(out.back()).c_str());
+  };
+  one(files.valid, "valid");
+  one(files.test, "test");
+  const std::string dir = !req.out.empty() ? req.out : (std::filesystem::path(req.ckpt).parent_path() / "eval").string();
+  std::filesystem::create_directories(dir);
+  MetricsWriter metrics(dir + "/metrics.jsonl");
+  for (const AudioEval& e : out)
+    metrics.write(MetricsRow(0, e.split, e.loss)
+                      .set("bits_per_sample", e.bits_per_sample)
+                      .set("accuracy", e.accuracy)
+                      .set("length", e.window)
+                      .set("targets", static_cast<double>(e.targets)));
+  return out;
+}
+
+AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
+  const AudioPretrainConfig cfg = load_audio_config(req);
+  const AudioDataSection& d = cfg.data;
+  const Device device = resolve_device(cfg.train);
+  const int64_t vocab = int64_t{1} << d.bits;
+  AudioModel model = make_audio_model(cfg.model, vocab, device);
+  if (!req.resume && !req.ckpt.empty()) init_from_checkpoint(model, req.ckpt);
+
+  const AudioFiles files = resolve_data_files(d);
+  const int64_t eval_window = d.eval_window > 0 ? d.eval_window : d.window;
+  AudioDataset train(files.train, data_options(d, d.window));
+  AudioDataset valid(files.valid, data_options(d, eval_window));
+  std::unique_ptr<AudioDataset> test;
+  if (!files.test.empty()) test = std::make_unique<AudioDataset>(files.test, data_options(d, eval_window));
+  const std::vector<AudioWindow> valid_windows = heldout_windows(valid, d.eval_span);
+  std::vector<AudioWindow> test_windows;
+  if (test) test_windows = heldout_windows(*test, d.eval_span);
+
+  const std::string toml = cfg::to_toml(cfg);
+  RunSetup run = setup_run(req, cfg.name, toml);
+  AudioPretrainResult result;
+  result.run_dir = run.files.dir;
+  result.model_describe = model.describe();
+  if (!req.quiet) {
+    std::printf("audio pretraining: %s\n  model: %s on %s\n  data: %s\n  train audio %.1f min, held-out %.1f min; "
+                "window %lld, %lld x %lld tokens per step\n",
+                cfg.name.c_str(), result.model_describe.c_str(), device_name(device), files.describe.c_str(),
+                train.seconds() / 60, valid.seconds() / 60, static_cast<long long>(d.window),
+                static_cast<long long>(cfg.train.batch_size), static_cast<long long>(d.window));
+    std::fflush(stdout);
+  }
+
+  TrainLoop loop;
+  loop.label = "pretrain " + cfg.name;
+  loop.params = &model.params();
+  loop.tokens_per_step = cfg.train.batch_size * d.window;
+  loop.quiet = req.quiet;
+  loop.step = [&](int64_t step) {
+    AudioBatch ab = train.batch(static_cast<uint64_t>(cfg.train.seed), static_cast<uint64_t>(step), cfg.train.batch_size);
+    TokenBatch tb = window_inputs_targets(ab);
+    return audio_forward_backward(model, tb.inputs.to(device), tb.targets.to(device));
+  };
+  loop.evaluate = [&](int64_t steps_done, bool final, MetricsWriter& metrics, Progress& progress) {
+    result.evals.clear();
+    auto one = [&](const AudioDataset& ds, const std::vector<AudioWindow>& w, const std::string& split) {
+      AudioEval e = evaluate_audio(model, ds, w, d.eval_batch, d.eval_chunk, split);
+      metrics.write(MetricsRow(steps_done, split, e.loss)
+                        .set("bits_per_sample", e.bits_per_sample)
+                        .set("accuracy", e.accuracy)
+                        .set("length", e.window)
+                        .set("targets", static_cast<double>(e.targets)));
+      progress.message(eval_line(e));
+      result.evals.push_back(e);
+    };
+    one(valid, valid_windows, "valid");
+    if (final && test) one(*test, test_windows, "test");
+  };
+  TrainOutcome o = run_training(loop, cfg.train, cfg.optim, run.files, toml, run.resume_from);
+  result.train_losses = o.losses;
+  result.steps_done = o.end_step;
+  result.train_seconds = o.seconds;
+  if (!req.quiet) {
+    for (const AudioEval& e : result.evals) std::printf("%s\n", eval_line(e).c_str());
+    std::printf("run folder: %s\n", run.files.dir.c_str());
+  }
+  return result;
+}
+
+}  // namespace ms

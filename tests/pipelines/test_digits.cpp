@@ -1,0 +1,121 @@
+// The digit-classifier pipeline on tiny fixtures: three "digits" that are tones of distinct pitch,
+// <split>/<class>/*.wav as scripts/prepare-audio.sh lays out the spoken digits. A tiny UNet classifier
+// must separate the held-out clips, write its confusion tables, resume exactly, and score clips.
+#include <filesystem>
+#include <fstream>
+
+#include "io/checkpoint.h"
+#include "pipelines/digits.h"
+#include "tests/pipelines/test_audio_fixtures.h"
+
+namespace ms {
+namespace {
+
+const std::vector<std::pair<std::string, double>> kClasses = {{"low", 300}, {"mid", 1200}, {"high", 4000}};
+constexpr int64_t kClip = 512;
+
+RunRequest classifier_request(const std::string& dir, std::vector<std::string> extra = {}, bool resume = false) {
+  RunRequest r;
+  r.sets = {"name=tiny_digits",
+            "data.train=" + dir + "/data/train",
+            "data.valid=" + dir + "/data/valid",
+            "data.test=" + dir + "/data/test",
+            "data.real_test=",
+            "data.window=" + std::to_string(kClip),
+            "data.eval_batch=8",
+            "data.shift=64",
+            "data.gain_db=6",
+            "model.d_model=16",
+            "model.n_layer=1",
+            "model.d_state=4",
+            "model.pool=[4, 4]",
+            "train.steps=200",
+            "train.batch_size=8",
+            "train.log_every=10",
+            "train.eval_every=0",
+            "train.ckpt_every=20",
+            "train.device=cpu",
+            "train.threads=2",
+            "optim.warmup=5",
+            "optim.lr=1e-2"};
+  r.sets.insert(r.sets.end(), extra.begin(), extra.end());
+  r.out = dir + "/run";
+  r.resume = resume;
+  r.quiet = true;
+  return r;
+}
+
+void write_splits(const std::string& dir, Rng& rng) {
+  test::write_tone_classes(dir + "/data/train", kClasses, 30, kClip, 16000, rng);
+  test::write_tone_classes(dir + "/data/valid", kClasses, 3, kClip, 16000, rng);
+  test::write_tone_classes(dir + "/data/test", kClasses, 3, kClip, 16000, rng);
+}
+
+TEST(Digits, TinyClassifierSeparatesHeldOutTonesAndScoresClips) {
+  Rng rng(test::test_seed());
+  const std::string dir = test::temp_dir();
+  write_splits(dir, rng);
+  DigitsResult r = run_digit_classifier(classifier_request(dir));
+  ASSERT_EQ(r.classes.size(), 3u);
+  ASSERT_EQ(r.evals.size(), 2u);  // valid, test (no real_test)
+  for (const ClassifierEval& e : r.evals) {
+    EXPECT_EQ(e.n, 9) << e.split;
+    EXPECT_GE(e.accuracy, 8.0 / 9.0) << e.split << " (chance is 1/3)";
+    int64_t total = 0;
+    for (const auto& row : e.confusion)
+      for (int64_t c : row) total += c;
+    EXPECT_EQ(total, e.n) << e.split;
+  }
+  EXPECT_LT(r.train_losses.back(), r.train_losses.front());
+  EXPECT_TRUE(std::filesystem::exists(dir + "/run/confusion_test.tsv"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/run/per_class.tsv"));
+
+  // Scoring: fresh tones of each class are classified as that class with confidence; a batch of one
+  // class has low class entropy, a balanced batch close to log2(3).
+  std::vector<std::vector<float>> one_class, balanced;
+  std::vector<int> want;
+  for (int i = 0; i < 6; ++i) {
+    one_class.push_back(test::tone(kClasses[1].second, kClip, 16000, rng));
+    const size_t c = static_cast<size_t>(i % 3);
+    balanced.push_back(test::tone(kClasses[c].second, kClip, 16000, rng));
+    want.push_back(static_cast<int>(std::find(r.classes.begin(), r.classes.end(), kClasses[c].first) - r.classes.begin()));
+  }
+  const std::string ckpt = dir + "/run/last.h5";
+  DigitScores a = score_generated_digits(ckpt, one_class, 16000), b = score_generated_digits(ckpt, balanced, 16000);
+  EXPECT_EQ(b.predicted, want);
+  EXPECT_GE(b.confident_share, 5.0 / 6.0);
+  EXPECT_LT(a.argmax_entropy, 0.7);
+  EXPECT_GT(b.argmax_entropy, 1.5);
+  EXPECT_LE(b.class_entropy, std::log2(3.0) + 1e-9);
+  EXPECT_LT(a.class_entropy, b.class_entropy);
+  // Clips at another rate are resampled to the classifier's.
+  std::vector<std::vector<float>> at8k{test::tone(kClasses[0].second, kClip / 2, 8000, rng)};
+  EXPECT_EQ(score_generated_digits(ckpt, at8k, 8000).n, 1);
+}
+
+TEST(Digits, ResumeEqualsUninterruptedRunAndBadCheckpointsAreRefused) {
+  Rng rng(test::test_seed());
+  const std::string dir = test::temp_dir();
+  write_splits(dir, rng);
+  DigitsResult full = run_digit_classifier(classifier_request(dir, {"train.steps=6", "name=full"}));
+  RunRequest first = classifier_request(dir, {"train.steps=6", "train.stop_after=3"});
+  first.out = dir + "/split";
+  run_digit_classifier(first);
+  RunRequest second = classifier_request(dir, {"train.steps=6"}, /*resume=*/true);
+  second.out = dir + "/split";
+  DigitsResult rest = run_digit_classifier(second);
+  ASSERT_EQ(rest.train_losses.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(rest.train_losses[i], full.train_losses[3 + i]) << "step " << 4 + i;
+
+  // A checkpoint that is not a classifier's cannot score clips.
+  std::string msg;
+  try {
+    score_generated_digits(dir + "/nope.h5", {std::vector<float>(kClip, 0.f)}, 16000);
+  } catch (const Error& e) {
+    msg = e.what();
+  }
+  EXPECT_NE(msg.find("nope.h5"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace ms

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Packs a small, deterministic subset of the audio data of scripts/prepare-audio.sh as FLAC into
+# .carry/audio_data.tar (git-ignored, <= 30 MB) for tools/audio_experiments.sh on the GPU machine, which has
+# no network and no apt. Needs data/audio/ (scripts/prepare-audio.sh) and sox.
+#   piano/train   30 s from the middle of every 3rd training piece (about 8 min)
+#   piano/valid   10 s from the middle of every held-out piece of at least 8.2 s (covers a 2^17 window)
+#   sc09/train    every 14th clip of each digit (about 120 per digit, all speakers)
+#   sc09/valid    every 6th, sc09/test every 4th clip of each digit (held-out speakers)
+# Usage: tools/pack_audio_data.sh [DATA_DIR (default data/audio)]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=${1:-data/audio}
+[[ -d $src/piano/train && -d $src/sc09/train ]] || { echo "pack_audio_data: no $src/piano or $src/sc09: run scripts/prepare-audio.sh first" >&2; exit 1; }
+command -v sox >/dev/null || { echo "pack_audio_data: needs sox (scripts/install-deps.sh --data)" >&2; exit 1; }
+stage=.carry/audio_data
+rm -rf "$stage" .carry/audio_data.tar
+mkdir -p "$stage"
+
+middle() {  # middle FILE OUT SECONDS: the middle SECONDS (or the whole file when shorter)
+  local dur start
+  dur=$(soxi -D "$1")
+  start=$(awk -v d="$dur" -v s="$3" 'BEGIN { x = (d - s) / 2; print (x > 0 ? x : 0) }')
+  sox "$1" -b 16 "$2" trim "$start" "$3"
+}
+
+mkdir -p "$stage/piano/train" "$stage/piano/valid"
+i=0
+for f in $(ls "$src/piano/train"/*.wav | sort); do
+  if (( i % 3 == 0 )); then middle "$f" "$stage/piano/train/$(basename "$f" .wav).flac" 30; fi
+  i=$((i + 1))
+done
+for f in $(ls "$src/piano/valid"/*.wav | sort); do
+  if awk -v d="$(soxi -D "$f")" 'BEGIN { exit !(d >= 8.2) }'; then middle "$f" "$stage/piano/valid/$(basename "$f" .wav).flac" 10; fi
+done
+
+for split_every in train:14 valid:6 test:4; do
+  split=${split_every%%:*}; every=${split_every##*:}
+  for d in "$src/sc09/$split"/*/; do
+    digit=$(basename "$d")
+    mkdir -p "$stage/sc09/$split/$digit"
+    i=0
+    for f in $(ls "$d"*.wav | sort); do
+      if (( i % every == 0 )); then sox "$f" "$stage/sc09/$split/$digit/$(basename "$f" .wav).flac"; fi
+      i=$((i + 1))
+    done
+  done
+done
+
+tar -C .carry -cf .carry/audio_data.tar audio_data
+rm -rf "$stage"
+for s in piano/train piano/valid sc09/train sc09/valid sc09/test; do
+  echo "$s: $(tar -tf .carry/audio_data.tar | grep -c "^audio_data/$s/.*\.flac$") files"
+done
+ls -la .carry/audio_data.tar
