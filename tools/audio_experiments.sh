@@ -78,7 +78,7 @@ if [[ " $parts " == *" b "* ]]; then
   timeout -s INT -k 20 "${CLS_S:-130}" $MS finetune -c configs/digits_classifier.toml --out "$work/classifier" \
     --set data.train="$data/sc09/train" --set data.valid="$data/sc09/valid" --set data.test="$data/sc09/test" \
     --set data.real_test= --set data.eval_max_files=220 --set train.steps=${CLS_STEPS:-400} \
-    --set train.eval_every=100 --set train.ckpt_every=100 --set train.device=$dev >"$out/digits_classifier.log" 2>&1
+    --set train.eval_every=100 --set train.ckpt_every=100 --set train.device=$dev ${CLS_SETS:-} >"$out/digits_classifier.log" 2>&1
   {
     echo "digit classifier: configs/digits_classifier.toml on $(ls "$data"/sc09/train/*/* | wc -l) training clips (GPU subset)"
     grep '"split":"valid"' "$work/classifier/metrics.jsonl" | sed -E 's/.*"step":([0-9]+).*"loss":([-0-9.eE+]+).*"accuracy":([-0-9.eE+]+).*/  step \1: valid loss \2, accuracy \3/'
