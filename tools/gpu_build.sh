@@ -7,9 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build-gpu}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAMBASEQ_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
-cmake --build "$build" --target mambaseq test_cuda
+# WITH_PIPELINE_TESTS=1 also packs test_pipelines (its GPU tests: CUDA-graph generation, checkpoints of
+# device tensors); it adds a few MB, so leave it out when the call also carries the audio data.
+targets=(mambaseq test_cuda)
+[[ ${WITH_PIPELINE_TESTS:-0} == 1 ]] && targets+=(test_pipelines)
+cmake --build "$build" --target "${targets[@]}"
 rm -rf .carry/gpu .carry/gpu.tar.xz
-tools/pack_runtime.sh .carry/gpu "$build/mambaseq" "$build/tests/test_cuda"
+bins=("$build/mambaseq" "$build/tests/test_cuda")
+[[ ${WITH_PIPELINE_TESTS:-0} == 1 ]] && bins+=("$build/tests/test_pipelines")
+tools/pack_runtime.sh .carry/gpu "${bins[@]}"
 strip -s .carry/gpu/bin/*
 tar -C .carry -cf - gpu | xz -1 -T2 > .carry/gpu.tar.xz
 rm -rf .carry/gpu

@@ -17,6 +17,11 @@ if [[ $what == tests || $what == all ]]; then
   status=$((status | rc))
   echo "test_cuda exit $rc: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/test_cuda.log" | tr '\n' ' ')"
   grep -E '^\[  FAILED' "$out/test_cuda.log" | head -20
+  if [[ -x /tmp/mambaseq/gpu/bin/test_pipelines ]]; then  # packed with WITH_PIPELINE_TESTS=1
+    $run test_pipelines --gtest_brief=1 --gtest_filter='Generate.CudaGraph*' >"$out/test_pipelines_gpu.log" 2>&1; rc=$?
+    status=$((status | rc))
+    echo "test_pipelines (GPU tests) exit $rc: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/test_pipelines_gpu.log" | tr '\n' ' ')"
+  fi
 fi
 if [[ $what == bench || $what == all ]]; then
   benches=${BENCHES:-scan model generate parity}
