@@ -8,7 +8,6 @@
 
 namespace ms::cli {
 
-namespace {
 RunRequest request_of(const Args& a) {
   RunRequest r;
   r.config_path = a.config;
@@ -18,7 +17,6 @@ RunRequest request_of(const Args& a) {
   r.out = a.out;
   return r;
 }
-}  // namespace
 
 int cmd_synth(const Args& a) {
   if (a.config.empty()) throw UsageError("synth needs a config: mambaseq synth -c configs/induction_heads.toml");

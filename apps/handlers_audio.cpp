@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "apps/handlers.h"
 #include "apps/handlers_dna.h"
 #include "io/audio_tokens.h"
 #include "io/checkpoint.h"
@@ -12,16 +13,6 @@
 namespace ms::cli {
 
 namespace {
-
-RunRequest request_of(const Args& a) {
-  RunRequest r;
-  r.config_path = a.config;
-  r.sets = a.sets;
-  r.resume = a.resume;
-  r.ckpt = a.ckpt;
-  r.out = a.out;
-  return r;
-}
 
 TokenOptions token_options(const Args& a) {
   if (a.has("--mulaw") && a.has("--linear")) throw UsageError("give either --mulaw or --linear, not both");

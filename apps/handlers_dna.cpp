@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "apps/handlers.h"
 #include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/fasta_region.h"
@@ -11,16 +12,6 @@
 namespace ms::cli {
 
 namespace {
-
-RunRequest dna_request(const Args& a) {
-  RunRequest r;
-  r.config_path = a.config;
-  r.sets = a.sets;
-  r.resume = a.resume;
-  r.ckpt = a.ckpt;
-  r.out = a.out;
-  return r;
-}
 
 // A classifier checkpoint holds head.* tensors; a language model's does not.
 bool is_classifier_checkpoint(const std::string& path) {
@@ -33,22 +24,22 @@ bool is_classifier_checkpoint(const std::string& path) {
 
 int cmd_pretrain(const Args& a) {
   if (a.config.empty()) throw UsageError("pretrain needs a config: mambaseq pretrain -c configs/dna_pretrain_small.toml");
-  run_pretrain(dna_request(a));
+  run_pretrain(request_of(a));
   return 0;
 }
 
 int cmd_finetune(const Args& a) {
   if (a.config.empty()) throw UsageError("finetune needs a config: mambaseq finetune -c configs/species_classify.toml");
-  run_finetune(dna_request(a));
+  run_finetune(request_of(a));
   return 0;
 }
 
 int cmd_eval(const Args& a) {
   if (a.ckpt.empty()) throw UsageError("eval needs a checkpoint: mambaseq eval -c CONFIG --ckpt PATH");
   if (is_classifier_checkpoint(a.ckpt))
-    eval_finetune(dna_request(a));
+    eval_finetune(request_of(a));
   else
-    eval_pretrain(dna_request(a));
+    eval_pretrain(request_of(a));
   return 0;
 }
 
