@@ -114,9 +114,11 @@ SynthResult run_synth(const RunRequest& req) {
   loop.params = &model.params;
   loop.tokens_per_step = cfg.train.batch_size * task.train_length;
   loop.quiet = req.quiet;
-  // With a length curriculum the batch keeps its sequence count; the progress rate counts the full length.
+  // With a length curriculum the batch keeps its sequence count and gets shorter sequences.
   loop.step = [&](int64_t step) {
-    TokenBatch tb = task_batch(task, dna::seq_len_at(schedule, step), static_cast<uint64_t>(cfg.train.seed),
+    const int64_t length = dna::seq_len_at(schedule, step);
+    loop.tokens_per_step = cfg.train.batch_size * length;
+    TokenBatch tb = task_batch(task, length, static_cast<uint64_t>(cfg.train.seed),
                                static_cast<uint64_t>(step), cfg.train.batch_size);
     return lm_forward_backward(model, tb.inputs.to(device), tb.targets.to(device));
   };

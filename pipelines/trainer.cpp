@@ -110,7 +110,7 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
   InterruptGuard guard;
   const auto t0 = std::chrono::steady_clock::now();
   double window_loss = 0, window_acc = 0;
-  int64_t window_n = 0;
+  int64_t window_n = 0, window_tokens = 0;
   auto window_start = std::chrono::steady_clock::now();
   for (int64_t step = out.start_step; step < last_step; ++step) {
     zero_grad(params);
@@ -131,6 +131,7 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
     window_loss += r.loss;
     window_acc += r.accuracy;
     ++window_n;
+    window_tokens += loop.tokens_per_step;
     progress.update(done, loop.tokens_per_step, "loss " + fmt_double("%.4f", r.loss));
     if (done % train.log_every == 0 || done == last_step) {
       const double secs =
@@ -139,9 +140,9 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
                         .set("accuracy", window_acc / window_n)
                         .set("lr", info.lr)
                         .set("grad_norm", info.grad_norm)
-                        .set("tokens_per_s", secs > 0 ? loop.tokens_per_step * window_n / secs : 0.0));
+                        .set("tokens_per_s", secs > 0 ? window_tokens / secs : 0.0));
       window_loss = window_acc = 0;
-      window_n = 0;
+      window_n = window_tokens = 0;
       window_start = std::chrono::steady_clock::now();
     }
     if (train.ckpt_every > 0 && done % train.ckpt_every == 0) save(done);

@@ -23,7 +23,7 @@ struct TrainLoop {
   ParamStore* params = nullptr;
   // Runs forward + backward on the batch of `step` (0-based), accumulating into the (zeroed) gradients.
   std::function<LossResult(int64_t step)> step;
-  int64_t tokens_per_step = 0;  // for the rate shown
+  int64_t tokens_per_step = 0;  // for the rate shown; `step` may update it (e.g. under a length curriculum)
   bool quiet = false;           // no progress output (tests)
   // Optional: held-out evaluation after `steps_done` steps; writes its own metrics rows and messages.
   // `final` is true once, after the last step (a pipeline may evaluate more thoroughly then).
