@@ -30,8 +30,8 @@ int cmd_demo(const Args& a) {
   RunRequest r = request_of(a);
   r.sets.insert(r.sets.begin(), {"name=demo", "task.kind=induction_heads", "task.train_length=64",
                                  "task.eval_lengths=[64,256,1024,4096]", "task.eval_tokens=65536",
-                                 "model.d_model=32", "model.n_layer=2", "train.steps=400", "train.batch_size=16",
-                                 "train.log_every=20", "train.ckpt_every=100", "optim.lr=3e-3", "optim.warmup=20",
+                                 "model.d_model=64", "model.n_layer=2", "train.steps=600", "train.batch_size=64",
+                                 "train.log_every=20", "train.ckpt_every=100", "optim.lr=1e-3", "optim.warmup=50",
                                  "optim.weight_decay=0.0", "train.device=cpu"});
   run_synth(r);
   return 0;
