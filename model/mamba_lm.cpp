@@ -3,12 +3,11 @@
 #include <cmath>
 #include <string>
 
-#include "kernels/cross_entropy.h"
 #include "kernels/embedding.h"
 #include "kernels/gemm.h"
-#include "kernels/loss_stats.h"
 #include "kernels/rmsnorm.h"
 #include "model/init.h"
+#include "model/lm_loss.h"
 
 namespace ms {
 
@@ -142,81 +141,20 @@ void lm_head_forward(const MambaLM& model, const Tensor& hidden, const Tensor& l
   gemm(hidden, false, model.params.value(model.embedding), true, logits);
 }
 
-namespace {
-
-void check_targets(const char* op, const Tensor& ids, const Tensor& targets) {
-  check_shape(op, "targets", targets, ids.shape());
-  check_dtype(op, "targets", targets, DType::i32);
-  MS_CHECK(targets.is_contiguous() && targets.device() == ids.device(), op,
-           ": targets must be contiguous and on the ids' device, got ", targets.describe());
-}
-
-LossResult finish(const LossStats& st) {
-  LossResult r;
-  r.loss_sum = st.loss_sum;
-  r.n_valid = st.n_valid;
-  r.n_correct = st.n_correct;
-  if (st.n_valid > 0) {
-    r.loss = st.loss_sum / static_cast<double>(st.n_valid);
-    r.accuracy = static_cast<double>(st.n_correct) / static_cast<double>(st.n_valid);
-  }
-  return r;
-}
-
-void add_stats(LossStats& acc, const LossStats& s) {
-  acc.loss_sum += s.loss_sum;
-  acc.n_valid += s.n_valid;
-  acc.n_correct += s.n_correct;
-}
-
-// Cross-entropy of logits (R, V) against targets (R): per-row losses, lse and argmax, reduced to stats.
-struct CeOut {
-  Tensor losses, lse, pred;
-  LossStats stats;
-};
-CeOut cross_entropy(const Tensor& logits, const Tensor& targets, int ignore_index) {
-  const int64_t R = logits.size(0);
-  const DType ldt = logits.dtype() == DType::f64 ? DType::f64 : DType::f32;
-  CeOut c;
-  c.losses = Tensor::empty({R}, ldt, logits.device());
-  c.lse = Tensor::empty({R}, ldt, logits.device());
-  c.pred = Tensor::empty({R}, DType::i32, logits.device());
-  cross_entropy_forward(logits, targets, ignore_index, c.losses, c.lse, c.pred);
-  c.stats = loss_stats(c.losses, targets, c.pred, ignore_index);
-  return c;
-}
-
-}  // namespace
-
 LossResult lm_forward_backward(const MambaLM& model, const Tensor& ids, const Tensor& targets, int ignore_index,
                                double grad_scale) {
   const char* op = "lm_forward_backward";
   check_ids(op, model, ids);
   check_targets(op, ids, targets);
-  const int64_t Bsz = ids.size(0), L = ids.size(1), dm = model.cfg.d_model, rows = Bsz * L, V = model.vocab();
-  const DType dt = model.dtype();
-  const Device dev = model.device();
+  const int64_t Bsz = ids.size(0), L = ids.size(1), dm = model.cfg.d_model, rows = Bsz * L;
 
   BackboneSaved saved;
   Tensor hidden = backbone_forward(model, ids, &saved, nullptr);
-  const Tensor h2 = hidden.view({rows, dm});
-  Tensor logits = Tensor::empty({rows, V}, dt, dev);
-  lm_head_forward(model, h2, logits);
-  const Tensor t1 = targets.view({rows});
-  CeOut ce = cross_entropy(logits, t1, ignore_index);
-  const LossResult r = finish(ce.stats);
-  if (!std::isfinite(r.loss_sum))
-    MS_FAIL("training diverged: the loss is ", r.loss_sum / std::max<int64_t>(1, r.n_valid),
-            " (not finite); lower the learning rate or check the data");
+  // Tied head: the weight gradient goes into the embedding.
+  Tensor dhidden = Tensor::empty({Bsz, L, dm}, model.dtype(), model.device());
+  const LossResult r = head_loss_backward(model.params, model.embedding, hidden.view({rows, dm}),
+                                          targets.view({rows}), ignore_index, grad_scale, dhidden.view({rows, dm}));
   if (r.n_valid == 0) return r;
-
-  // dlogits -> tied head (weight gradient into the embedding) -> backbone.
-  Tensor dlogits = Tensor::empty({rows, V}, dt, dev);
-  cross_entropy_backward(logits, t1, ignore_index, ce.lse, grad_scale / static_cast<double>(r.n_valid), dlogits);
-  const ParamStore& s = model.params;
-  gemm(dlogits, true, h2, false, s.grad(model.embedding), 1.0, 1.0);
-  Tensor dhidden = Tensor::empty({Bsz, L, dm}, dt, dev);
-  gemm(dlogits, false, s.value(model.embedding), false, dhidden.view({rows, dm}));
   backbone_backward(model, saved, dhidden);
   return r;
 }
@@ -251,9 +189,9 @@ LossResult lm_loss(const MambaLM& model, const Tensor& ids, const Tensor& target
   lm_forward_chunked(model, ids, chunk_len, [&](int64_t start, const Tensor& logits) {
     const int64_t len = logits.size(1);
     Tensor t = targets.slice(1, start, start + len).contiguous().view({Bsz * len});
-    add_stats(total, cross_entropy(logits.view({Bsz * len, V}), t, ignore_index).stats);
+    add_stats(total, cross_entropy_with_stats(logits.view({Bsz * len, V}), t, ignore_index).stats);
   });
-  return finish(total);
+  return loss_result(total);
 }
 
 Tensor lm_logits(const MambaLM& model, const Tensor& ids, int64_t chunk_len) {

@@ -3,13 +3,12 @@
 #include <cmath>
 #include <sstream>
 
-#include "kernels/cross_entropy.h"
 #include "kernels/elementwise.h"
 #include "kernels/embedding.h"
 #include "kernels/gemm.h"
-#include "kernels/loss_stats.h"
 #include "kernels/rmsnorm.h"
 #include "model/init.h"
+#include "model/lm_loss.h"
 #include "model/pooling.h"
 
 namespace ms {
@@ -320,41 +319,6 @@ void check_length(const char* op, const MambaUNet& model, int64_t L, const char*
   }
 }
 
-void check_targets(const char* op, const Tensor& ids, const Tensor& targets) {
-  check_shape(op, "targets", targets, ids.shape());
-  check_dtype(op, "targets", targets, DType::i32);
-  MS_CHECK(targets.is_contiguous() && targets.device() == ids.device(), op,
-           ": targets must be contiguous and on the ids' device, got ", targets.describe());
-}
-
-LossResult finish(const LossStats& st) {
-  LossResult r;
-  r.loss_sum = st.loss_sum;
-  r.n_valid = st.n_valid;
-  r.n_correct = st.n_correct;
-  if (st.n_valid > 0) {
-    r.loss = st.loss_sum / static_cast<double>(st.n_valid);
-    r.accuracy = static_cast<double>(st.n_correct) / static_cast<double>(st.n_valid);
-  }
-  return r;
-}
-
-struct CeOut {
-  Tensor losses, lse, pred;
-  LossStats stats;
-};
-CeOut cross_entropy(const Tensor& logits, const Tensor& targets, int ignore_index) {
-  const int64_t R = logits.size(0);
-  const DType ldt = stream_dtype(logits.dtype());
-  CeOut c;
-  c.losses = Tensor::empty({R}, ldt, logits.device());
-  c.lse = Tensor::empty({R}, ldt, logits.device());
-  c.pred = Tensor::empty({R}, DType::i32, logits.device());
-  cross_entropy_forward(logits, targets, ignore_index, c.losses, c.lse, c.pred);
-  c.stats = loss_stats(c.losses, targets, c.pred, ignore_index);
-  return c;
-}
-
 }  // namespace
 
 Tensor unet_backbone_forward(const MambaUNet& model, const Tensor& ids, UNetSaved* saved, UNetState* state) {
@@ -416,29 +380,14 @@ LossResult unet_forward_backward(const MambaUNet& model, const Tensor& ids, cons
   const char* op = "unet_forward_backward";
   check_ids(op, model, ids);
   check_targets(op, ids, targets);
-  const int64_t Bsz = ids.size(0), L = ids.size(1), dm = model.cfg.d_model, rows = Bsz * L, V = model.vocab();
-  const DType dt = model.dtype();
-  const Device dev = model.device();
+  const int64_t Bsz = ids.size(0), L = ids.size(1), dm = model.cfg.d_model, rows = Bsz * L;
 
   UNetSaved saved;
   Tensor hidden = unet_backbone_forward(model, ids, &saved, nullptr);
-  const Tensor h2 = hidden.view({rows, dm});
-  Tensor logits = Tensor::empty({rows, V}, dt, dev);
-  unet_head_forward(model, h2, logits);
-  const Tensor t1 = targets.view({rows});
-  CeOut ce = cross_entropy(logits, t1, ignore_index);
-  const LossResult r = finish(ce.stats);
-  if (!std::isfinite(r.loss_sum))
-    MS_FAIL("training diverged: the loss is ", r.loss_sum / std::max<int64_t>(1, r.n_valid),
-            " (not finite); lower the learning rate or check the data");
+  Tensor dhidden = Tensor::empty({Bsz, L, dm}, model.dtype(), model.device());
+  const LossResult r = head_loss_backward(model.params, model.lm_head, hidden.view({rows, dm}), targets.view({rows}),
+                                          ignore_index, grad_scale, dhidden.view({rows, dm}));
   if (r.n_valid == 0) return r;
-
-  Tensor dlogits = Tensor::empty({rows, V}, dt, dev);
-  cross_entropy_backward(logits, t1, ignore_index, ce.lse, grad_scale / static_cast<double>(r.n_valid), dlogits);
-  const ParamStore& s = model.params;
-  gemm(dlogits, true, h2, false, s.grad(model.lm_head), 1.0, 1.0);
-  Tensor dhidden = Tensor::empty({Bsz, L, dm}, dt, dev);
-  gemm(dlogits, false, s.value(model.lm_head), false, dhidden.view({rows, dm}));
   unet_backbone_backward(model, saved, dhidden);
   return r;
 }
@@ -476,12 +425,9 @@ LossResult unet_loss(const MambaUNet& model, const Tensor& ids, const Tensor& ta
   unet_forward_chunked(model, ids, chunk_len, [&](int64_t start, const Tensor& logits) {
     const int64_t len = logits.size(1);
     Tensor t = targets.slice(1, start, start + len).contiguous().view({Bsz * len});
-    const LossStats st = cross_entropy(logits.view({Bsz * len, V}), t, ignore_index).stats;
-    total.loss_sum += st.loss_sum;
-    total.n_valid += st.n_valid;
-    total.n_correct += st.n_correct;
+    add_stats(total, cross_entropy_with_stats(logits.view({Bsz * len, V}), t, ignore_index).stats);
   });
-  return finish(total);
+  return loss_result(total);
 }
 
 Tensor unet_logits(const MambaUNet& model, const Tensor& ids, int64_t chunk_len) {

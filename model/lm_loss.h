@@ -1,0 +1,33 @@
+// Next-token loss pieces shared by the MambaLM and the Mamba-UNet: target checks, cross-entropy with its
+// stats, and the output head + cross-entropy forward/backward of a training step.
+#pragma once
+#include <cstdint>
+
+#include "kernels/loss_stats.h"
+#include "kernels/tensor.h"
+#include "model/mamba_lm.h"
+#include "model/params.h"
+
+namespace ms {
+
+// targets: i32, the ids' shape, contiguous, on the ids' device.
+void check_targets(const char* op, const Tensor& ids, const Tensor& targets);
+
+// Mean loss and accuracy over the valid tokens of accumulated stats.
+LossResult loss_result(const LossStats& st);
+void add_stats(LossStats& acc, const LossStats& s);
+
+// Cross-entropy of logits (R, V) against targets (R): per-row losses, lse and argmax, reduced to stats.
+struct CeOut {
+  Tensor losses, lse, pred;
+  LossStats stats;
+};
+CeOut cross_entropy_with_stats(const Tensor& logits, const Tensor& targets, int ignore_index);
+
+// The head of a training step: logits = hidden (R, dm) x W^T with W = params.value(head) (V, dm), the mean
+// cross-entropy against targets (R), and, when some target is valid, its gradient scaled by grad_scale:
+// added into params.grad(head) and written to dhidden (R, dm). A non-finite loss is an error.
+LossResult head_loss_backward(const ParamStore& params, int head, const Tensor& hidden, const Tensor& targets,
+                              int ignore_index, double grad_scale, const Tensor& dhidden);
+
+}  // namespace ms
