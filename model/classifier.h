@@ -20,14 +20,33 @@ struct ClassifierHead {
 };
 
 // Registers head.weight (U(+-1/sqrt(d_model)), as nn.Linear) and head.bias (zeros, as mamba_ssm's
-// _init_weights) in model.params, drawn from `seed`.
-ClassifierHead add_classifier_head(MambaLM& model, int64_t n_classes, Pooling pooling, uint64_t seed);
+// _init_weights) in params, drawn from `seed`.
+ClassifierHead add_classifier_head(ParamStore& params, int64_t d_model, int64_t n_classes, Pooling pooling,
+                                   uint64_t seed);
+inline ClassifierHead add_classifier_head(MambaLM& model, int64_t n_classes, Pooling pooling, uint64_t seed) {
+  return add_classifier_head(model.params, model.cfg.d_model, n_classes, pooling, seed);
+}
 
 struct ClassifyResult {
   LossResult loss;  // mean cross-entropy over the batch and accuracy
   Tensor logits;    // (B, n_classes)
   Tensor pred;      // (B) i32 argmax
 };
+
+// ---- The head on any backbone's hidden states (the Mamba LM below, the audio models in pipelines/).
+// pooled (B, d_model) from a chunk of hidden (B, len, d_model) that starts at `start` of a length-L sequence
+// (mean pooling accumulates over the chunks; last pooling takes the final position).
+void classifier_pool(const ClassifierHead& head, const Tensor& hidden, int64_t start, int64_t L, const Tensor& pooled);
+// logits (B, C) = pooled W^T + b.
+void classifier_logits(const ParamStore& params, const ClassifierHead& head, const Tensor& pooled,
+                       const Tensor& logits);
+// Argmax, and loss/accuracy when labels are defined; lse_out (when given) receives the log-sum-exp rows.
+ClassifyResult classifier_score(const Tensor& logits, const Tensor& labels, Tensor* lse_out = nullptr);
+// Backward of the mean loss (times grad_scale) from the scored logits: accumulates the head's gradients and
+// returns d hidden (B, L, d_model) for the backbone. Needs result.loss.n_valid > 0.
+Tensor classifier_head_backward(const ParamStore& params, const ClassifierHead& head, const ClassifyResult& result,
+                                const Tensor& labels, const Tensor& lse, const Tensor& pooled, int64_t L,
+                                double grad_scale);
 
 // ids (B, L) i32, labels (B) i32 in [0, n_classes). Accumulates gradients of the mean loss (times
 // grad_scale) into every parameter (backbone and head).

@@ -150,7 +150,7 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
   std::vector<std::vector<int>> heldout_labels;
   for (const ClipSet& h : heldout) heldout_labels.push_back(map_labels(*h.ds, classes, "data." + h.split));
 
-  const AudioClassifierHead head =
+  const ClassifierHead head =
       add_audio_classifier_head(model, C, parse_pooling(cfg.classifier.pooling), static_cast<uint64_t>(cfg.classifier.seed));
   const std::string init = !req.resume && !req.ckpt.empty() ? req.ckpt : cfg.classifier.init;
   if (!req.resume && !init.empty()) {
@@ -309,7 +309,7 @@ DigitScores score_generated_digits(const std::string& ckpt, const std::vector<st
   const DigitsDataSection& d = cfg.data;
   AudioModel model = make_audio_model(cfg.model, int64_t{1} << d.bits, device);
   const int64_t C = static_cast<int64_t>(cfg.classifier.classes.size());
-  const AudioClassifierHead head = add_audio_classifier_head(model, C, parse_pooling(cfg.classifier.pooling), 0);
+  const ClassifierHead head = add_audio_classifier_head(model, C, parse_pooling(cfg.classifier.pooling), 0);
   load_training_checkpoint(ckpt, model.params(), nullptr);
 
   const Quantization q = parse_quantization(d.quantization);
