@@ -34,6 +34,8 @@ void bind(cfg::Binder& b, DigitsDataSection& c) {
   b.field("eval_max_files", c.eval_max_files, cfg::ge(0), "> 0: evaluations during training use this many valid clips");
   b.field("shift", c.shift, cfg::ge(0), "augmentation: random time shift of up to +-shift samples");
   b.field("gain_db", c.gain_db, cfg::ge(0), "augmentation: random gain within +-gain_db dB");
+  b.field("speed", c.speed, cfg::range(0.0, 1.0),
+          "augmentation: random playback speed in [1/(1+speed), 1+speed] (pitch and tempo together)");
 }
 
 AudioDataSection as_audio_data(const DigitsDataSection& d) {
@@ -72,23 +74,6 @@ void bind(cfg::Binder& b, DigitsConfig& c) {
 
 namespace {
 
-// The model's input for one clip: its first `window` samples (shifted right by `shift`, scaled by `gain`),
-// quantized through `table`; silence where there is no sample.
-void clip_tokens(const std::vector<int16_t>& pcm, int64_t window, int64_t shift, double gain,
-                 const std::vector<int32_t>& table, int32_t silence, int32_t* out) {
-  const int64_t n = static_cast<int64_t>(pcm.size());
-  for (int64_t t = 0; t < window; ++t) {
-    const int64_t src = t - shift;
-    if (src < 0 || src >= n) {
-      out[t] = silence;
-      continue;
-    }
-    int32_t s = pcm[static_cast<size_t>(src)];
-    if (gain != 1.0) s = static_cast<int32_t>(std::clamp(std::lround(s * gain), -32768L, 32767L));
-    out[t] = table[static_cast<size_t>(s + 32768)];
-  }
-}
-
 struct ClipSet {
   std::string split, path;
   std::unique_ptr<AudioDataset> ds;
@@ -117,6 +102,16 @@ std::vector<int> map_labels(const AudioDataset& ds, const std::vector<std::strin
   return out;
 }
 
+double sample_at(const std::vector<int16_t>& pcm, double pos, double gain, bool* inside) {
+  const int64_t n = static_cast<int64_t>(pcm.size());
+  const int64_t i = static_cast<int64_t>(std::floor(pos));
+  *inside = i >= 0 && i < n;
+  if (!*inside) return 0;
+  const double frac = pos - static_cast<double>(i);
+  const double a = pcm[static_cast<size_t>(i)], b = i + 1 < n ? pcm[static_cast<size_t>(i + 1)] : a;
+  return (a + frac * (b - a)) * gain;
+}
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -124,6 +119,38 @@ std::string fmt(const char* f, double v) {
 }
 
 }  // namespace
+
+void digit_clip_tokens(const std::vector<int16_t>& pcm, int64_t window, int64_t shift, double gain, double speed,
+                       const std::vector<int32_t>& table, int32_t silence, int32_t* out) {
+  const int64_t n = static_cast<int64_t>(pcm.size());
+  for (int64_t t = 0; t < window; ++t) {
+    int32_t s = 0;
+    if (speed == 1.0) {  // the exact path: integer positions, no interpolation
+      const int64_t src = t - shift;
+      if (src < 0 || src >= n) {
+        out[t] = silence;
+        continue;
+      }
+      s = pcm[static_cast<size_t>(src)];
+      if (gain != 1.0) s = static_cast<int32_t>(std::clamp(std::lround(s * gain), -32768L, 32767L));
+    } else {
+      // Resampling by linear interpolation: crude (some aliasing when sped up) but it is only augmentation.
+      bool inside = false;
+      const double v = sample_at(pcm, static_cast<double>(t - shift) * speed, gain, &inside);
+      if (!inside) {
+        out[t] = silence;
+        continue;
+      }
+      s = static_cast<int32_t>(std::clamp(std::lround(v), -32768L, 32767L));
+    }
+    out[t] = table[static_cast<size_t>(s + 32768)];
+  }
+}
+
+std::string speaker_group(const std::string& path) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  return name.substr(0, name.find('_'));
+}
 
 DigitsResult run_digit_classifier(const RunRequest& req) {
   DigitsConfig cfg = cfg::load<DigitsConfig>(req.config_path, req.sets);
@@ -180,16 +207,19 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
   const int32_t silence = silence_token(data_quantization(as_audio_data(d)), static_cast<int>(d.bits));
   const int64_t L = d.window, B = cfg.train.batch_size;
   const uint64_t seed = mix64(static_cast<uint64_t>(cfg.train.seed) ^ 0xD161755ULL);
+  const uint64_t speed_seed = mix64(seed ^ 0x5BEEDULL);  // its own stream: the other draws stay as they were
 
   auto clip_batch = [&](const AudioDataset& ds, const std::vector<int>& labels, const std::vector<int64_t>& files,
-                        const std::vector<int64_t>& shifts, const std::vector<double>& gains, Tensor& ids, Tensor& lab) {
+                        const std::vector<int64_t>& shifts, const std::vector<double>& gains,
+                        const std::vector<double>& speeds, Tensor& ids, Tensor& lab) {
     const int64_t n = static_cast<int64_t>(files.size());
     ids = Tensor::empty({n, L}, DType::i32);
     lab = Tensor::empty({n}, DType::i32);
     for (int64_t r = 0; r < n; ++r) {
       const int64_t f = files[static_cast<size_t>(r)];
-      clip_tokens(ds.pcm(f), L, shifts.empty() ? 0 : shifts[static_cast<size_t>(r)],
-                  gains.empty() ? 1.0 : gains[static_cast<size_t>(r)], table, silence, ids.data<int32_t>() + r * L);
+      const size_t i = static_cast<size_t>(r);
+      digit_clip_tokens(ds.pcm(f), L, shifts.empty() ? 0 : shifts[i], gains.empty() ? 1.0 : gains[i],
+                        speeds.empty() ? 1.0 : speeds[i], table, silence, ids.data<int32_t>() + r * L);
       lab.data<int32_t>()[r] = labels[static_cast<size_t>(f)];
     }
   };
@@ -208,16 +238,23 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
       std::vector<int64_t> files;
       for (int64_t i = first; i < std::min(n, first + d.eval_batch); ++i) files.push_back(i * n_all / n);
       Tensor ids, lab;
-      clip_batch(ds, labels, files, {}, {}, ids, lab);
+      clip_batch(ds, labels, files, {}, {}, {}, ids, lab);
       ClassifyResult r = audio_classifier_evaluate(model, head, ids.to(device), lab.to(device));
       loss_sum += r.loss.loss_sum;
       e.n += r.loss.n_valid;
       e.correct += r.loss.n_correct;
       Tensor pred = r.pred.to(Device::cpu);
-      for (size_t k = 0; k < files.size(); ++k)
-        ++e.confusion[static_cast<size_t>(labels[static_cast<size_t>(files[k])])]
-                     [static_cast<size_t>(pred.data<int32_t>()[k])];
+      for (size_t k = 0; k < files.size(); ++k) {
+        const int truth = labels[static_cast<size_t>(files[k])], guess = pred.data<int32_t>()[k];
+        ++e.confusion[static_cast<size_t>(truth)][static_cast<size_t>(guess)];
+        const std::string g = speaker_group(ds.path(files[k]));
+        auto it = std::find_if(e.groups.begin(), e.groups.end(), [&](const auto& x) { return x.first == g; });
+        if (it == e.groups.end()) it = e.groups.insert(e.groups.end(), {g, {0, 0}});
+        ++it->second.first;
+        it->second.second += truth == guess;
+      }
     }
+    std::sort(e.groups.begin(), e.groups.end());
     e.loss = e.n ? loss_sum / static_cast<double>(e.n) : 0;
     e.accuracy = e.n ? static_cast<double>(e.correct) / static_cast<double>(e.n) : 0;
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -231,7 +268,7 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
   loop.quiet = req.quiet;
   loop.step = [&](int64_t step) {
     std::vector<int64_t> files(static_cast<size_t>(B)), shifts(static_cast<size_t>(B));
-    std::vector<double> gains(static_cast<size_t>(B));
+    std::vector<double> gains(static_cast<size_t>(B)), speeds(static_cast<size_t>(B));
     const uint64_t n = static_cast<uint64_t>(train.ds->num_files());
     for (int64_t r = 0; r < B; ++r) {
       const uint64_t s = static_cast<uint64_t>(step), rr = static_cast<uint64_t>(r) * 3;
@@ -240,9 +277,12 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
           d.shift > 0 ? static_cast<int64_t>(random_bits(seed, s, rr + 1) % static_cast<uint64_t>(2 * d.shift + 1)) - d.shift : 0;
       gains[static_cast<size_t>(r)] =
           d.gain_db > 0 ? std::pow(10.0, (2 * random_uniform(seed, s, rr + 2) - 1) * d.gain_db / 20) : 1.0;
+      // Log-uniform, so slowing down and speeding up are equally likely.
+      speeds[static_cast<size_t>(r)] =
+          d.speed > 0 ? std::pow(1.0 + d.speed, 2 * random_uniform(speed_seed, s, static_cast<uint64_t>(r)) - 1) : 1.0;
     }
     Tensor ids, lab;
-    clip_batch(*train.ds, train_labels, files, shifts, gains, ids, lab);
+    clip_batch(*train.ds, train_labels, files, shifts, gains, speeds, ids, lab);
     ClassifyResult r = audio_classifier_forward_backward(model, head, ids.to(device), lab.to(device));
     result.train_accuracies.push_back(r.loss.accuracy);
     return r.loss;
@@ -285,12 +325,24 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
       atomic_write_text(run.files.dir + "/confusion_" + e.split + ".tsv", cm.str());
     }
     atomic_write_text(run.files.dir + "/per_class.tsv", per.str());
+    std::ostringstream groups;
+    groups << "split\tgroup\tclips\tcorrect\taccuracy\n";
+    for (const ClassifierEval& e : result.evals)
+      for (const auto& [g, nc] : e.groups)
+        groups << e.split << '\t' << g << '\t' << nc.first << '\t' << nc.second << '\t'
+               << fmt("%.4f", static_cast<double>(nc.second) / static_cast<double>(nc.first)) << '\n';
+    atomic_write_text(run.files.dir + "/per_group.tsv", groups.str());
   }
   if (!req.quiet) {
     std::printf("\ndigit classifier after %lld steps (%.1f s of training)\n", static_cast<long long>(o.end_step), o.seconds);
-    for (const ClassifierEval& e : result.evals)
+    for (const ClassifierEval& e : result.evals) {
       std::printf("  %-6s accuracy %6.2f%% (%lld/%lld), loss %.4f\n", e.split.c_str(), 100 * e.accuracy,
                   static_cast<long long>(e.correct), static_cast<long long>(e.n), e.loss);
+      if (e.groups.size() > 1 && e.groups.size() <= 12)
+        for (const auto& [g, nc] : e.groups)
+          std::printf("         %-20s %6.2f%% (%lld/%lld)\n", g.c_str(), 100.0 * nc.second / nc.first,
+                      static_cast<long long>(nc.second), static_cast<long long>(nc.first));
+    }
     std::printf("run folder: %s\n", run.files.dir.c_str());
   }
   return result;
@@ -330,7 +382,7 @@ DigitScores score_generated_digits(const std::string& ckpt, const std::vector<st
                                  ? w
                                  : resample(w.data(), static_cast<int64_t>(w.size()), sample_rate,
                                             static_cast<int>(d.sample_rate), parse_resample_quality(d.resample_quality));
-      clip_tokens(to_pcm16(x), L, 0, 1.0, table, silence, ids.data<int32_t>() + r * L);
+      digit_clip_tokens(to_pcm16(x), L, 0, 1.0, 1.0, table, silence, ids.data<int32_t>() + r * L);
     }
     ClassifyResult r = audio_classifier_evaluate(model, head, ids.to(device), Tensor());
     Tensor logits = r.logits.to(Device::cpu).contiguous();

@@ -29,6 +29,7 @@ struct DigitsDataSection {
   int64_t eval_max_files = 0;          // > 0: evaluations during training use this many valid clips (spread evenly)
   int64_t shift = 0;                   // training augmentation: random time shift of up to +-shift samples
   double gain_db = 0;                  // training augmentation: random gain in +-gain_db dB (before quantization)
+  double speed = 0;                    // training augmentation: play at a random speed in [1/(1+speed), 1+speed]
 };
 void bind(cfg::Binder& b, DigitsDataSection& c);
 // The [data] of the audio pipelines with these settings (for the dataset options).
@@ -59,7 +60,18 @@ struct ClassifierEval {
   int64_t n = 0, correct = 0;
   double loss = 0, accuracy = 0, seconds = 0;
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
+  // Clips and correct ones per speaker group: a file name's part before its first '_' (the espeak-ng
+  // voice, i.e. the accent, in the files of scripts/prepare-audio.sh), sorted by name.
+  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> groups;
 };
+
+// The model's input for one clip: `window` tokens of `pcm` played at `speed` (1: as is; linear
+// interpolation otherwise), delayed by `shift` samples, scaled by `gain`, quantized through `table`
+// (indexed by the 16-bit sample + 32768); `silence` where there is no sample.
+void digit_clip_tokens(const std::vector<int16_t>& pcm, int64_t window, int64_t shift, double gain, double speed,
+                       const std::vector<int32_t>& table, int32_t silence, int32_t* out);
+// The speaker group of a clip file (see ClassifierEval::groups).
+std::string speaker_group(const std::string& path);
 
 struct DigitsResult {
   std::vector<double> train_losses, train_accuracies;

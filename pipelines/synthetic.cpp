@@ -21,6 +21,8 @@ void bind(cfg::Binder& b, SynthTaskSection& c) {
           "length curriculum: train at this length first, doubling up to train_length (0: off)");
   b.field("warmup_stage_steps", c.warmup_stage_steps, cfg::ge(0), "steps per curriculum length");
   b.field("eval_lengths", c.eval_lengths, cfg::ge(4), "sequence lengths evaluated at the end");
+  b.field("periodic_eval_lengths", c.periodic_eval_lengths, cfg::ge(4),
+          "lengths evaluated every train.eval_every steps (default: train_length only)");
   b.field("eval_tokens", c.eval_tokens, cfg::ge(1), "tokens evaluated per length (bounded by the next two)");
   b.field("eval_min_sequences", c.eval_min_sequences, cfg::ge(1));
   b.field("eval_max_sequences", c.eval_max_sequences, cfg::ge(1));
@@ -122,10 +124,14 @@ SynthResult run_synth(const RunRequest& req) {
                                static_cast<uint64_t>(step), cfg.train.batch_size);
     return lm_forward_backward(model, tb.inputs.to(device), tb.targets.to(device));
   };
-  // Evaluations during training use the training length only; the final one every length.
+  // Evaluations during training use the training length (or task.periodic_eval_lengths); the final one every
+  // length.
+  const std::vector<int64_t> periodic = task.kind == SynthTask::induction_heads && !task.periodic_eval_lengths.empty()
+                                            ? task.periodic_eval_lengths
+                                            : std::vector<int64_t>{task.train_length};
   loop.evaluate = [&](int64_t steps_done, bool final, MetricsWriter& metrics, Progress& progress) {
     last_evals.clear();
-    for (int64_t L : final ? lengths : std::vector<int64_t>{task.train_length}) {
+    for (int64_t L : final ? lengths : periodic) {
       SynthEval e = evaluate_length(model, task, L, cfg.train.seed);
       metrics.write(MetricsRow(steps_done, "eval", e.loss).set("accuracy", e.accuracy).set("length", L));
       progress.message(eval_line(e));

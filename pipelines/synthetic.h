@@ -22,6 +22,7 @@ struct SynthTaskSection {
   int64_t warmup_length = 0;    // length curriculum: start here, double every warmup_stage_steps (0: off)
   int64_t warmup_stage_steps = 0;
   std::vector<int64_t> eval_lengths{256};
+  std::vector<int64_t> periodic_eval_lengths;  // lengths of the evaluations during training (empty: train_length)
   int64_t eval_tokens = 1 << 22;      // per length: about this many tokens are evaluated ...
   int64_t eval_min_sequences = 16;    // ... but at least this many sequences ...
   int64_t eval_max_sequences = 512;   // ... and at most this many

@@ -7,13 +7,16 @@
 #   sc09/train    every 14th clip of each digit (about 120 per digit, all speakers)
 #   sc09/valid    every 6th, sc09/test every 4th clip of each digit (held-out speakers)
 # Usage: tools/pack_audio_data.sh [DATA_DIR (default data/audio)]
+# Knobs: TRAIN_EVERY (14: the sc09/train stride), DIGITS_ONLY=1 (no piano; for tools/digits_sweep.sh),
+#        TAR (.carry/audio_data.tar).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=${1:-data/audio}
 [[ -d $src/piano/train && -d $src/sc09/train ]] || { echo "pack_audio_data: no $src/piano or $src/sc09: run scripts/prepare-audio.sh first" >&2; exit 1; }
 command -v sox >/dev/null || { echo "pack_audio_data: needs sox (scripts/install-deps.sh --data)" >&2; exit 1; }
 stage=.carry/audio_data
-rm -rf "$stage" .carry/audio_data.tar
+tarfile=${TAR:-.carry/audio_data.tar}
+rm -rf "$stage" "$tarfile"
 mkdir -p "$stage"
 
 middle() {  # middle FILE OUT SECONDS: the middle SECONDS (or the whole file when shorter)
@@ -23,17 +26,19 @@ middle() {  # middle FILE OUT SECONDS: the middle SECONDS (or the whole file whe
   sox "$1" -b 16 "$2" trim "$start" "$3"
 }
 
-mkdir -p "$stage/piano/train" "$stage/piano/valid"
-i=0
-for f in $(ls "$src/piano/train"/*.wav | sort); do
-  if (( i % 3 == 0 )); then middle "$f" "$stage/piano/train/$(basename "$f" .wav).flac" 30; fi
-  i=$((i + 1))
-done
-for f in $(ls "$src/piano/valid"/*.wav | sort); do
-  if awk -v d="$(soxi -D "$f")" 'BEGIN { exit !(d >= 8.2) }'; then middle "$f" "$stage/piano/valid/$(basename "$f" .wav).flac" 10; fi
-done
+if [[ ${DIGITS_ONLY:-0} != 1 ]]; then
+  mkdir -p "$stage/piano/train" "$stage/piano/valid"
+  i=0
+  for f in $(ls "$src/piano/train"/*.wav | sort); do
+    if (( i % 3 == 0 )); then middle "$f" "$stage/piano/train/$(basename "$f" .wav).flac" 30; fi
+    i=$((i + 1))
+  done
+  for f in $(ls "$src/piano/valid"/*.wav | sort); do
+    if awk -v d="$(soxi -D "$f")" 'BEGIN { exit !(d >= 8.2) }'; then middle "$f" "$stage/piano/valid/$(basename "$f" .wav).flac" 10; fi
+  done
+fi
 
-for split_every in train:14 valid:6 test:4; do
+for split_every in train:${TRAIN_EVERY:-14} valid:6 test:4; do
   split=${split_every%%:*}; every=${split_every##*:}
   for d in "$src/sc09/$split"/*/; do
     digit=$(basename "$d")
@@ -46,9 +51,9 @@ for split_every in train:14 valid:6 test:4; do
   done
 done
 
-tar -C .carry -cf .carry/audio_data.tar audio_data
+tar -C .carry -cf "$tarfile" audio_data
 rm -rf "$stage"
 for s in piano/train piano/valid sc09/train sc09/valid sc09/test; do
-  echo "$s: $(tar -tf .carry/audio_data.tar | grep -c "^audio_data/$s/.*\.flac$") files"
+  echo "$s: $(tar -tf "$tarfile" | grep -c "^audio_data/$s/.*\.flac$") files"
 done
-ls -la .carry/audio_data.tar
+ls -la "$tarfile"

@@ -24,3 +24,5 @@ for spec in "$@"; do
   grep -h '"train"' "/tmp/sweep/$name/metrics.jsonl" | tail -1
   grep -i 'error' "$out/$name.log" | head -2
 done
+# The runs' checkpoints, configs and metrics come back too (small models: a few MB).
+(cd /tmp/sweep && tar -czf "$out/sweep_runs.tar.gz" */config.toml */metrics.jsonl */last.h5 2>/dev/null)

@@ -25,6 +25,7 @@ RunRequest classifier_request(const std::string& dir, std::vector<std::string> e
             "data.eval_batch=8",
             "data.shift=64",
             "data.gain_db=6",
+            "data.speed=0.1",
             "model.d_model=16",
             "model.n_layer=1",
             "model.d_state=4",
@@ -69,6 +70,17 @@ TEST(Digits, TinyClassifierSeparatesHeldOutTonesAndScoresClips) {
   EXPECT_LT(r.train_losses.back(), r.train_losses.front());
   EXPECT_TRUE(std::filesystem::exists(dir + "/run/confusion_test.tsv"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/run/per_class.tsv"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/run/per_group.tsv"));
+  for (const ClassifierEval& e : r.evals) {  // fixture files c<i>.wav: one group per file index
+    int64_t clips = 0, correct = 0;
+    for (const auto& [g, nc] : e.groups) {
+      clips += nc.first;
+      correct += nc.second;
+    }
+    EXPECT_EQ(e.groups.size(), 3u) << e.split;
+    EXPECT_EQ(clips, e.n) << e.split;
+    EXPECT_EQ(correct, e.correct) << e.split;
+  }
 
   // Scoring: fresh tones of each class are classified as that class with confidence; a batch of one
   // class has low class entropy, a balanced batch close to log2(3).
@@ -91,6 +103,30 @@ TEST(Digits, TinyClassifierSeparatesHeldOutTonesAndScoresClips) {
   // Clips at another rate are resampled to the classifier's.
   std::vector<std::vector<float>> at8k{test::tone(kClasses[0].second, kClip / 2, 8000, rng)};
   EXPECT_EQ(score_generated_digits(ckpt, at8k, 8000).n, 1);
+}
+
+// The clip input with its augmentations, through an identity "quantization" table (token = 16-bit sample).
+TEST(Digits, ClipTokensShiftScaleAndChangeSpeed) {
+  std::vector<int32_t> identity(65536);
+  for (int i = 0; i < 65536; ++i) identity[static_cast<size_t>(i)] = i - 32768;
+  const std::vector<int16_t> pcm = {100, 200, -300, 400, 1000, -32000, 7, 8};
+  const int32_t silence = 12345;
+  std::vector<int32_t> out(10);
+  digit_clip_tokens(pcm, 10, 2, 1.0, 1.0, identity, silence, out.data());
+  EXPECT_EQ(out, (std::vector<int32_t>{silence, silence, 100, 200, -300, 400, 1000, -32000, 7, 8}));
+  digit_clip_tokens(pcm, 4, 0, 2.0, 1.0, identity, silence, out.data());  // gain clamps at 16 bits
+  EXPECT_EQ(std::vector<int32_t>(out.begin(), out.begin() + 4), (std::vector<int32_t>{200, 400, -600, 800}));
+  digit_clip_tokens(pcm, 5, 0, 1.0, 2.0, identity, silence, out.data());  // twice as fast: every other sample
+  EXPECT_EQ(std::vector<int32_t>(out.begin(), out.begin() + 5), (std::vector<int32_t>{100, -300, 1000, 7, silence}));
+  digit_clip_tokens(pcm, 5, 1, 1.0, 0.5, identity, silence, out.data());  // half speed: midpoints in between
+  EXPECT_EQ(std::vector<int32_t>(out.begin(), out.begin() + 5), (std::vector<int32_t>{silence, 100, 150, 200, -50}));
+  digit_clip_tokens(pcm, 2, 0, 4.0, 0.5, identity, silence, out.data());
+  EXPECT_EQ(out[0], 400);
+  std::vector<int16_t> loud = {-32000, -32000};
+  digit_clip_tokens(loud, 2, 0, 2.0, 0.75, identity, silence, out.data());
+  EXPECT_EQ(out[0], -32768);
+  EXPECT_EQ(speaker_group("data/sc09/test/three/en-029_m3_t4.wav"), "en-029");
+  EXPECT_EQ(speaker_group("x/csmash.wav"), "csmash.wav");
 }
 
 TEST(Digits, ResumeEqualsUninterruptedRunAndBadCheckpointsAreRefused) {

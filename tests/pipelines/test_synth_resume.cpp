@@ -1,6 +1,8 @@
 // End-to-end training through the synth pipeline: an interrupted run resumed from its checkpoint gives the
 // same losses and parameters as an uninterrupted one (bit for bit, on the CPU).
 #include <filesystem>
+#include <fstream>
+#include <map>
 
 #include "io/checkpoint.h"
 #include "pipelines/synthetic.h"
@@ -51,6 +53,25 @@ TEST(SynthResume, StopAndResumeEqualsUninterruptedRun) {
     EXPECT_EQ(test::rel_l2_error(a.optim[i].second, b.optim[i].second), 0.0) << a.optim[i].first;
   // The training loss fell over the 20 steps (the run does learn something).
   EXPECT_LT(full.train_losses.back(), full.train_losses.front());
+}
+
+// task.periodic_eval_lengths: the evaluations during training cover those lengths, the final one eval_lengths.
+TEST(SynthResume, PeriodicEvaluationsUseTheirOwnLengths) {
+  const std::string dir = test::temp_dir() + "/run";
+  run_synth(request(dir, {"train.steps=4", "train.eval_every=2", "task.periodic_eval_lengths=[16,48]",
+                          "task.eval_lengths=[32,64]"}));
+  std::ifstream in(dir + "/metrics.jsonl");
+  std::map<int, std::vector<int>> lengths_at_step;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("\"split\":\"eval\"") == std::string::npos) continue;
+    const auto num = [&](const std::string& key) {
+      const size_t at = line.find("\"" + key + "\":");
+      return at == std::string::npos ? -1 : std::stoi(line.substr(at + key.size() + 3));
+    };
+    lengths_at_step[num("step")].push_back(num("length"));
+  }
+  EXPECT_EQ(lengths_at_step[2], (std::vector<int>{16, 48}));
+  EXPECT_EQ(lengths_at_step[4], (std::vector<int>{32, 64}));
 }
 
 TEST(SynthResume, FreshRunRefusesAFolderWithACheckpoint) {
