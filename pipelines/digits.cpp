@@ -21,6 +21,8 @@ void bind(cfg::Binder& b, DigitsDataSection& c) {
   b.field("train", c.train, "training clips: <folder>/<class>/*.wav (class = parent folder name)");
   b.field("valid", c.valid, "held-out speakers, evaluated during training");
   b.field("test", c.test, "held-out speakers, evaluated at the end");
+  b.field("test_speakers", c.test_speakers,
+          "held-out speakers of the training accents, evaluated at the end (\"\": none)");
   b.field("real_test", c.real_test, "real recordings, evaluated at the end (\"\": none)");
   b.field("window", c.window, cfg::range(16, 1 << 20), "samples per clip fed to the model");
   b.field("quantization", c.quantization, cfg::one_of({"mulaw", "linear"}), "8-bit mu-law or linear tokens");
@@ -173,6 +175,7 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
   std::vector<ClipSet> heldout;
   heldout.push_back(load_clips("valid", d.valid, d));
   if (!d.test.empty()) heldout.push_back(load_clips("test", d.test, d));
+  if (!d.test_speakers.empty()) heldout.push_back(load_clips("test_speakers", d.test_speakers, d));
   if (!d.real_test.empty()) heldout.push_back(load_clips("real", d.real_test, d));
   std::vector<std::vector<int>> heldout_labels;
   for (const ClipSet& h : heldout) heldout_labels.push_back(map_labels(*h.ds, classes, "data." + h.split));
@@ -336,11 +339,11 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
   if (!req.quiet) {
     std::printf("\ndigit classifier after %lld steps (%.1f s of training)\n", static_cast<long long>(o.end_step), o.seconds);
     for (const ClassifierEval& e : result.evals) {
-      std::printf("  %-6s accuracy %6.2f%% (%lld/%lld), loss %.4f\n", e.split.c_str(), 100 * e.accuracy,
+      std::printf("  %-13s accuracy %6.2f%% (%lld/%lld), loss %.4f\n", e.split.c_str(), 100 * e.accuracy,
                   static_cast<long long>(e.correct), static_cast<long long>(e.n), e.loss);
       if (e.groups.size() > 1 && e.groups.size() <= 12)
         for (const auto& [g, nc] : e.groups)
-          std::printf("         %-20s %6.2f%% (%lld/%lld)\n", g.c_str(), 100.0 * nc.second / nc.first,
+          std::printf("                %-20s %6.2f%% (%lld/%lld)\n", g.c_str(), 100.0 * nc.second / nc.first,
                       static_cast<long long>(nc.second), static_cast<long long>(nc.first));
     }
     std::printf("run folder: %s\n", run.files.dir.c_str());

@@ -17,6 +17,7 @@ struct DigitsDataSection {
   std::string train = "data/audio/sc09/train";  // <split>/<class>/*.wav: the class is the parent folder
   std::string valid = "data/audio/sc09/valid";
   std::string test = "data/audio/sc09/test";
+  std::string test_speakers;            // optional: held-out speakers of the training accents (SC09's protocol)
   std::string real_test = "data/audio/sc09-real/test";  // optional ("" skips it)
   int64_t window = 16000;              // samples per clip fed to the model (longer clips: the first window)
   std::string quantization = "mulaw";

@@ -5,9 +5,11 @@ Each clip is one word ("zero" .. "nine"), 16 kHz mono 16-bit, exactly 1 s: the w
 at a reproducible pseudo-random offset, its peak scaled to a reproducible level in [0.3, 0.9].
 A speaker is an espeak-ng English voice (accent) plus a variant (timbre); each take of a speaker has its
 own pitch and speed. The split is by speaker, and test (and valid) speakers have both an accent and a
-variant never heard in training.
+variant never heard in training. test_speakers is SC09's protocol: held-out speakers (the test variants,
+never trained on) with the training accents, so they say the same words as the training speakers (en-029,
+a test accent, says "tree" for "three": phonemes t[r'i: where every training accent has Tr'i:).
 
-Layout: OUT/sc09/{train,valid,test}/<digit>/<voice>_<variant>_t<take>.wav, OUT/sc09/manifest.tsv;
+Layout: OUT/sc09/{train,valid,test,test_speakers}/<digit>/<voice>_<variant>_t<take>.wav, OUT/sc09/manifest.tsv;
         OUT/sc09-real/test/<digit>/{csmash,allison}.wav (when the Debian data packages are given).
 Run by scripts/prepare-audio.sh; needs espeak-ng, sox and python3-numpy.
 """
@@ -30,6 +32,9 @@ VOICES = {
     "valid": ["en-gb-x-gbcwmd"],
     "test": ["en-029", "en-us-nyc"],
 }
+VOICES["test_speakers"] = VOICES["train"]
+SPLITS = ("train", "valid", "test", "test_speakers")
+TAKES = {"train": 5, "valid": 16, "test": 16, "test_speakers": 3}
 # Variants that sound like people (robots, effects and the test-only "fast" variant left out).
 VARIANTS = """m1 m2 m3 m4 m5 m6 m7 m8 f1 f2 f3 f4 f5 croak whisper whisperf klatt klatt2 klatt3 klatt4 klatt5
 klatt6 grandma grandpa Alex Alicia Andrea Andy Annie AnxiousAndy Denis Diogo Gene Gene2 Henrique Hugo Jacky
@@ -55,10 +60,11 @@ def split_variants():
 def plan(small):
     """The list of runs (split, voice, variant, take, pitch, speed); each run speaks the ten digits."""
     variants = split_variants()
+    variants["test_speakers"] = variants["test"]
     runs = []
-    for split in ("train", "valid", "test"):
+    for split in SPLITS:
         vs = variants[split]
-        takes = 5 if split == "train" else 16
+        takes = TAKES[split]
         if small:
             vs = sorted(vs, key=lambda v: h("small", v))[: 6 if split == "train" else 2]
             takes = 1 if split == "train" else 2
@@ -189,21 +195,31 @@ def main():
     ap.add_argument("--small", action="store_true", help="a quick set of a few hundred clips")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--pkgroot", help="folder with the extracted csmash-data and asterisk-core-sounds-en-wav packages")
+    ap.add_argument("--splits", default=",".join(SPLITS),
+                    help="comma-separated splits to (re)make; the manifest keeps the other splits' rows")
     args = ap.parse_args()
+    only = args.splits.split(",")
+    unknown = [s for s in only if s not in SPLITS]
+    if unknown:
+        sys.exit(f"audio_digits: unknown split(s) {unknown}; choose from {SPLITS}")
 
     out = os.path.join(args.out, "sc09")
-    runs = plan(args.small)
+    runs = [r for r in plan(args.small) if r[0] in only]
     rows, cuts, fallbacks = [], 0, 0
     with cf.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as ex:
         for r, c, f in ex.map(lambda run: make_run(out, run), runs):
             rows += r
             cuts += c
             fallbacks += f
+    manifest = os.path.join(out, "manifest.tsv")
+    if os.path.exists(manifest):  # keep the rows of the splits not remade
+        with open(manifest) as f:
+            rows += [r for r in f.read().splitlines()[1:] if r and r.split("\t")[3] not in only]
     rows.sort()
-    with open(os.path.join(out, "manifest.tsv"), "w") as f:
+    with open(manifest, "w") as f:
         f.write("path\tdigit\tlabel\tsplit\tvoice\tvariant\tpitch\tspeed\tword_seconds\n")
         f.write("\n".join(rows) + "\n")
-    counts = {s: sum(1 for r in rows if r.split("\t")[3] == s) for s in ("train", "valid", "test")}
+    counts = {s: sum(1 for r in rows if r.split("\t")[3] == s) for s in SPLITS}
     speakers = {s: len({(r.split("\t")[4], r.split("\t")[5]) for r in rows if r.split("\t")[3] == s}) for s in counts}
     print(f"sc09: {len(rows)} clips ({len(rows) / 60:.1f} min): " +
           ", ".join(f"{s} {counts[s]} ({speakers[s]} speakers)" for s in counts) +

@@ -76,7 +76,7 @@ fi
 if [[ " $parts " == *" b "* ]]; then
   stamp "digit classifier (${CLS_STEPS:-400} steps)"
   timeout -s INT -k 20 "${CLS_S:-130}" $MS finetune -c configs/digits_classifier.toml --out "$work/classifier" \
-    --set data.train="$data/sc09/train" --set data.valid="$data/sc09/valid" --set data.test="$data/sc09/test" \
+    --set data.train="$data/sc09/train" --set data.valid="$data/sc09/valid" --set data.test="$data/sc09/test" --set data.test_speakers="$([[ -d $data/sc09/test_speakers ]] && echo "$data/sc09/test_speakers")" \
     --set data.real_test= --set data.eval_max_files=220 --set train.steps=${CLS_STEPS:-400} \
     --set train.eval_every=100 --set train.ckpt_every=100 --set train.device=$dev ${CLS_SETS:-} >"$out/digits_classifier.log" 2>&1
   {

@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/digits_out}
 mkdir -p "$out"
-if [[ ! -x /tmp/mambaseq/gpu/env.sh ]]; then mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz; fi
+if [[ ! /tmp/mambaseq/.unpacked -nt .carry/gpu.tar.xz ]]; then mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz && touch /tmp/mambaseq/.unpacked; fi
 data=/tmp/digits_data
 if [[ ! -d $data/sc09 ]]; then mkdir -p $data && tar -C $data -xf .carry/digits_data.tar --strip-components=1; fi
 ls "$data"/sc09/train/*/*.flac | sort | awk 'NR % 2 == 1' >"$data/train_half.txt"
@@ -22,7 +22,7 @@ for spec in "$@"; do
   [[ $name == *_half ]] && train="$data/train_half.txt"
   timeout -s INT -k 20 "${RUN_S:-540}" /tmp/mambaseq/gpu/env.sh mambaseq finetune -c configs/digits_classifier.toml \
     --out "/tmp/digits_runs/$name" --set data.train="$train" --set data.valid="$data/sc09/valid" \
-    --set data.test="$data/sc09/test" --set data.real_test= --set data.eval_max_files=220 \
+    --set data.test="$data/sc09/test" --set data.test_speakers="$([[ -d $data/sc09/test_speakers ]] && echo "$data/sc09/test_speakers")" --set data.real_test= --set data.eval_max_files=220 \
     --set train.device=cuda "${a[@]:1}" >"$out/$name.log" 2>&1 &
 done
 wait

@@ -5,7 +5,8 @@
 #   piano/train   30 s from the middle of every 3rd training piece (about 8 min)
 #   piano/valid   10 s from the middle of every held-out piece of at least 8.2 s (covers a 2^17 window)
 #   sc09/train    every 14th clip of each digit (about 120 per digit, all speakers)
-#   sc09/valid    every 6th, sc09/test every 4th clip of each digit (held-out speakers)
+#   sc09/valid    every 6th, sc09/test every 4th clip of each digit (held-out speakers and accents),
+#   sc09/test_speakers every 2nd (held-out speakers of the training accents)
 # Usage: tools/pack_audio_data.sh [DATA_DIR (default data/audio)]
 # Knobs: TRAIN_EVERY (14: the sc09/train stride), DIGITS_ONLY=1 (no piano; for tools/digits_sweep.sh),
 #        TAR (.carry/audio_data.tar).
@@ -38,7 +39,8 @@ if [[ ${DIGITS_ONLY:-0} != 1 ]]; then
   done
 fi
 
-for split_every in train:${TRAIN_EVERY:-14} valid:6 test:4; do
+for split_every in train:${TRAIN_EVERY:-14} valid:6 test:4 test_speakers:2; do
+  [[ -d $src/sc09/${split_every%%:*} ]] || continue
   split=${split_every%%:*}; every=${split_every##*:}
   for d in "$src/sc09/$split"/*/; do
     digit=$(basename "$d")
@@ -53,7 +55,7 @@ done
 
 tar -C .carry -cf "$tarfile" audio_data
 rm -rf "$stage"
-for s in piano/train piano/valid sc09/train sc09/valid sc09/test; do
+for s in piano/train piano/valid sc09/train sc09/valid sc09/test sc09/test_speakers; do
   echo "$s: $(tar -tf "$tarfile" | grep -c "^audio_data/$s/.*\.flac$") files"
 done
 ls -la "$tarfile"

@@ -38,19 +38,23 @@ TEST(AudioScripts, DigitSpeakersOfTestAndValidAreNeverTrainedOn) {
 import audio_digits as d
 for small in (False, True):
     runs = d.plan(small)
-    by = {s: [r for r in runs if r[0] == s] for s in ("train", "valid", "test")}
+    by = {s: [r for r in runs if r[0] == s] for s in ("train", "valid", "test", "test_speakers")}
     voices = {s: {r[1] for r in by[s]} for s in by}
     variants = {s: {r[2] for r in by[s]} for s in by}
     for a in ("valid", "test"):
         assert not voices[a] & voices["train"], (a, voices)
         assert not variants[a] & variants["train"], (a, variants)
     assert not variants["valid"] & variants["test"]
+    # SC09's protocol: unseen speakers (the test variants), but every training accent and no other.
+    assert voices["test_speakers"] == voices["train"], voices
+    assert variants["test_speakers"] == variants["test"], variants
+    assert not {(r[1], r[2]) for r in by["test_speakers"]} & {(r[1], r[2]) for r in by["train"]}
     assert all(30 <= r[4] <= 70 and 120 <= r[5] <= 200 for r in runs)
     assert runs == d.plan(small), "plan is not deterministic"
     print(small, len(runs) * 10, *(len(by[s]) * 10 for s in by))
 )");
-  EXPECT_NE(out.find("False 20840 17000 1280 2560"), std::string::npos) << out;
-  EXPECT_NE(out.find("True 420 300 40 80"), std::string::npos) << out;
+  EXPECT_NE(out.find("False 22040 17000 1280 2560 1200"), std::string::npos) << out;
+  EXPECT_NE(out.find("True 620 300 40 80 200"), std::string::npos) << out;
 }
 
 TEST(AudioScripts, MidiBecomesSoloPianoWithoutDrums) {

@@ -20,6 +20,7 @@ RunRequest classifier_request(const std::string& dir, std::vector<std::string> e
             "data.train=" + dir + "/data/train",
             "data.valid=" + dir + "/data/valid",
             "data.test=" + dir + "/data/test",
+            "data.test_speakers=" + dir + "/data/test",
             "data.real_test=",
             "data.window=" + std::to_string(kClip),
             "data.eval_batch=8",
@@ -58,7 +59,8 @@ TEST(Digits, TinyClassifierSeparatesHeldOutTonesAndScoresClips) {
   write_splits(dir, rng);
   DigitsResult r = run_digit_classifier(classifier_request(dir));
   ASSERT_EQ(r.classes.size(), 3u);
-  ASSERT_EQ(r.evals.size(), 2u);  // valid, test (no real_test)
+  ASSERT_EQ(r.evals.size(), 3u);  // valid, test, test_speakers (no real_test)
+  EXPECT_EQ(r.evals[2].split, "test_speakers");
   for (const ClassifierEval& e : r.evals) {
     EXPECT_EQ(e.n, 9) << e.split;
     EXPECT_GE(e.accuracy, 8.0 / 9.0) << e.split << " (chance is 1/3)";
