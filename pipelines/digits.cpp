@@ -104,16 +104,6 @@ std::vector<int> map_labels(const AudioDataset& ds, const std::vector<std::strin
   return out;
 }
 
-double sample_at(const std::vector<int16_t>& pcm, double pos, double gain, bool* inside) {
-  const int64_t n = static_cast<int64_t>(pcm.size());
-  const int64_t i = static_cast<int64_t>(std::floor(pos));
-  *inside = i >= 0 && i < n;
-  if (!*inside) return 0;
-  const double frac = pos - static_cast<double>(i);
-  const double a = pcm[static_cast<size_t>(i)], b = i + 1 < n ? pcm[static_cast<size_t>(i + 1)] : a;
-  return (a + frac * (b - a)) * gain;
-}
-
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -126,25 +116,17 @@ void digit_clip_tokens(const std::vector<int16_t>& pcm, int64_t window, int64_t 
                        const std::vector<int32_t>& table, int32_t silence, int32_t* out) {
   const int64_t n = static_cast<int64_t>(pcm.size());
   for (int64_t t = 0; t < window; ++t) {
-    int32_t s = 0;
-    if (speed == 1.0) {  // the exact path: integer positions, no interpolation
-      const int64_t src = t - shift;
-      if (src < 0 || src >= n) {
-        out[t] = silence;
-        continue;
-      }
-      s = pcm[static_cast<size_t>(src)];
-      if (gain != 1.0) s = static_cast<int32_t>(std::clamp(std::lround(s * gain), -32768L, 32767L));
-    } else {
-      // Resampling by linear interpolation: crude (some aliasing when sped up) but it is only augmentation.
-      bool inside = false;
-      const double v = sample_at(pcm, static_cast<double>(t - shift) * speed, gain, &inside);
-      if (!inside) {
-        out[t] = silence;
-        continue;
-      }
-      s = static_cast<int32_t>(std::clamp(std::lround(v), -32768L, 32767L));
+    // Linear interpolation at position (t - shift) * speed: crude resampling (some aliasing when sped up),
+    // but only augmentation; at speed 1 the positions are whole and the samples exact.
+    const double pos = static_cast<double>(t - shift) * speed;
+    const int64_t i = static_cast<int64_t>(std::floor(pos));
+    if (i < 0 || i >= n) {
+      out[t] = silence;
+      continue;
     }
+    const double a = pcm[static_cast<size_t>(i)], b = i + 1 < n ? pcm[static_cast<size_t>(i + 1)] : a;
+    const double v = (a + (pos - static_cast<double>(i)) * (b - a)) * gain;
+    const int32_t s = static_cast<int32_t>(std::clamp(std::lround(v), -32768L, 32767L));
     out[t] = table[static_cast<size_t>(s + 32768)];
   }
 }
@@ -250,14 +232,11 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
       for (size_t k = 0; k < files.size(); ++k) {
         const int truth = labels[static_cast<size_t>(files[k])], guess = pred.data<int32_t>()[k];
         ++e.confusion[static_cast<size_t>(truth)][static_cast<size_t>(guess)];
-        const std::string g = speaker_group(ds.path(files[k]));
-        auto it = std::find_if(e.groups.begin(), e.groups.end(), [&](const auto& x) { return x.first == g; });
-        if (it == e.groups.end()) it = e.groups.insert(e.groups.end(), {g, {0, 0}});
-        ++it->second.first;
-        it->second.second += truth == guess;
+        auto& [clips, correct] = e.groups[speaker_group(ds.path(files[k]))];
+        ++clips;
+        correct += truth == guess;
       }
     }
-    std::sort(e.groups.begin(), e.groups.end());
     e.loss = e.n ? loss_sum / static_cast<double>(e.n) : 0;
     e.accuracy = e.n ? static_cast<double>(e.correct) / static_cast<double>(e.n) : 0;
     e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

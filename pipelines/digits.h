@@ -6,6 +6,7 @@
 //   mambaseq finetune -c configs/digits_classifier.toml            (routed here by domain = "audio")
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -63,7 +64,7 @@ struct ClassifierEval {
   std::vector<std::vector<int64_t>> confusion;  // [true][predicted]
   // Clips and correct ones per speaker group: a file name's part before its first '_' (the espeak-ng
   // voice, i.e. the accent, in the files of scripts/prepare-audio.sh), sorted by name.
-  std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> groups;
+  std::map<std::string, std::pair<int64_t, int64_t>> groups;
 };
 
 // The model's input for one clip: `window` tokens of `pcm` played at `speed` (1: as is; linear
