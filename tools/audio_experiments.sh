@@ -21,7 +21,7 @@ rm -rf "$work"
 mkdir -p "$work"
 
 if [[ -z ${MS:-} ]]; then
-  if [[ -f .carry/gpu.tar.xz && ! -x /tmp/mambaseq/gpu/env.sh ]]; then mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz; fi
+  source tools/gpu_unpack.sh
   MS="/tmp/mambaseq/gpu/env.sh mambaseq"
 fi
 data=${DATA:-/tmp/audio_data}

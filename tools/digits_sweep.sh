@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/digits_out}
 mkdir -p "$out"
-if [[ ! /tmp/mambaseq/.unpacked -nt .carry/gpu.tar.xz ]]; then mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz && touch /tmp/mambaseq/.unpacked; fi
+source tools/gpu_unpack.sh
 data=/tmp/digits_data
 if [[ ! -d $data/sc09 ]]; then mkdir -p $data && tar -C $data -xf .carry/digits_data.tar --strip-components=1; fi
 ls "$data"/sc09/train/*/*.flac | sort | awk 'NR % 2 == 1' >"$data/train_half.txt"

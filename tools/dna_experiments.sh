@@ -15,9 +15,7 @@ rm -rf "$out"
 mkdir -p "$out" "$final"
 trap 'tar -C /tmp -czf "$final/dna_results.tar.gz" dna_results' EXIT
 want() { [[ " ${EXPERIMENTS:-bench_io pretrain_small species pretrain_saureus strain} " == *" $1 "* ]]; }
-if [[ -f .carry/gpu.tar.xz && ! -x /tmp/mambaseq/gpu/env.sh ]]; then
-  mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz
-fi
+source tools/gpu_unpack.sh
 ms=(/tmp/mambaseq/gpu/env.sh mambaseq)
 [[ -x ${ms[0]} ]] || { echo "no packed binaries: run tools/gpu_build.sh here and carry .carry/gpu.tar.xz"; exit 2; }
 [[ -f data/genomes/manifest.tsv ]] || { echo "no genomes: run scripts/prepare-genomes.sh here and carry data/genomes"; exit 2; }

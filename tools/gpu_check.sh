@@ -7,10 +7,7 @@ cd "$(dirname "$0")/.."
 what=${1:-all}
 out=${OUT:-/tmp/gpu_out}
 mkdir -p "$out"
-# Unpack once per carried tarball (other scripts of the same call may be running the binaries).
-if [[ -f .carry/gpu.tar.xz && ! /tmp/mambaseq/.unpacked -nt .carry/gpu.tar.xz ]]; then
-  mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz && touch /tmp/mambaseq/.unpacked
-fi
+source tools/gpu_unpack.sh
 run=/tmp/mambaseq/gpu/env.sh
 [[ -x $run ]] || { echo "no packed binaries: run tools/gpu_build.sh here and carry .carry/gpu.tar.xz"; exit 2; }
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$out/gpu.txt"

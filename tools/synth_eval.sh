@@ -8,9 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 src=${1:?usage: tools/synth_eval.sh RUN_DIR [--set k=v ...]}
 shift
-if [[ -f .carry/gpu.tar.xz && ! /tmp/mambaseq/.unpacked -nt .carry/gpu.tar.xz ]]; then
-  mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz && touch /tmp/mambaseq/.unpacked
-fi
+source tools/gpu_unpack.sh
 work=/tmp/synth_eval/$(basename "$src")
 rm -rf "$work" && mkdir -p "$(dirname "$work")" && cp -r "$src" "$work"
 lengths=$(sed -n 's/^eval_lengths *= *\(\[[^]]*\]\).*/\1/p' configs/induction_heads.toml | tr -d ' ')

@@ -8,7 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/sweep_out}
 mkdir -p "$out"
-if [[ ! /tmp/mambaseq/.unpacked -nt .carry/gpu.tar.xz ]]; then mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz && touch /tmp/mambaseq/.unpacked; fi
+source tools/gpu_unpack.sh
 for spec in "$@"; do
   read -r -a a <<<"$spec"
   name=${a[0]}
