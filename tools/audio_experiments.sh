@@ -2,7 +2,7 @@
 # The audio experiments of issue 6 in one call of about 9 minutes on one GPU (device tool), writing tables
 # (and logs) to $OUT:
 #   (a) piano: held-out bits per sample at context 2^13, 2^15, 2^17, real vs complex SSM, at equal compute
-#       (the same steps and 2^18 tokens per step: batch 32, 8, 2), each run capped at RUN_S seconds
+#       (the same steps and tokens per step: batch 32, 8, 2 at 2^18), each run capped at RUN_S seconds
 #       -> $OUT/piano_context.tsv
 #   (b) the spoken-digit classifier (fine-tuning pipeline) -> $OUT/digits_classifier.txt (+ per_class.tsv)
 #   (c) generation speed of the small UNet at batch 1, 16, 256 (CUDA-graph step mode) -> $OUT/generate_speed.tsv,
@@ -11,7 +11,13 @@
 # /tmp/mambaseq as tools/gpu_check.sh does) and the data subset (tools/pack_audio_data.sh -> .carry/audio_data.tar):
 #   run(command="tools/audio_experiments.sh", carry=[".carry/gpu.tar.xz", ".carry/audio_data.tar"])
 # Knobs (environment): MS (the mambaseq command), PARTS ("a b c"), RUN_S (cap per piano run, 50),
-# PIANO_STEPS (200), EVAL_SPAN (131072), CLS_STEPS (400), CLS_S (130), DIGITS_STEPS (300), GEN_SECONDS (1.0), DEVICE (cuda).
+# PIANO_STEPS (200), PIANO_SSMS ("real complex"), PIANO_TOKENS (2^18 = 262144 tokens per step: batch 32 / 8 / 2),
+# PIANO_EVAL_EVERY (0: only at the end), EVAL_SPAN (131072),
+# CLS_STEPS (400), CLS_S (130), DIGITS_STEPS (300), GEN_SECONDS (1.0), DEVICE (cuda),
+# DATA_TAR (.carry/audio_data.tar; .carry/piano_data.tar for the larger piano set, see tools/pack_audio_data.sh).
+# The piano context runs of docs/audio-pipelines.md, one SSM per call (about 8 minutes each):
+#   run(command="DATA_TAR=.carry/piano_data.tar PARTS=a PIANO_SSMS=complex PIANO_STEPS=2000 RUN_S=180 PIANO_EVAL_EVERY=500 tools/audio_experiments.sh",
+#       carry=[".carry/gpu.tar.xz", ".carry/piano_data.tar"])   (after CLI_ONLY=1 tools/gpu_build.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 out=${OUT:-/tmp/audio_out}
@@ -26,8 +32,9 @@ if [[ -z ${MS:-} ]]; then
 fi
 data=${DATA:-/tmp/audio_data}
 if [[ ! -d $data/piano ]]; then
-  [[ -f .carry/audio_data.tar ]] || { echo "no data: run tools/pack_audio_data.sh here and carry .carry/audio_data.tar"; exit 2; }
-  mkdir -p "$(dirname "$data")" && tar -C "$(dirname "$data")" -xf .carry/audio_data.tar
+  data_tar=${DATA_TAR:-.carry/audio_data.tar}
+  [[ -f $data_tar ]] || { echo "no data: run tools/pack_audio_data.sh here and carry $data_tar"; exit 2; }
+  mkdir -p "$(dirname "$data")" && tar -C "$(dirname "$data")" -xf "$data_tar"
   [[ $data == */audio_data ]] || mv "$(dirname "$data")/audio_data" "$data"
 fi
 parts=${PARTS:-a b c}
@@ -44,16 +51,17 @@ last_step() { grep '"split":"train"' "$1" 2>/dev/null | tail -1 | sed -E 's/.*"s
 if [[ " $parts " == *" a "* ]]; then
   steps=${PIANO_STEPS:-200}
   printf "ssm\tcontext\tbatch\ttokens_per_step\tsteps_done\ttrain_s\ttokens_per_s\tvalid_bits_per_sample\n" >"$out/piano_context.tsv"
-  for ssm in real complex; do
+  printf "ssm\tcontext\tstep\tvalid_bits_per_sample\n" >"$out/piano_curve.tsv"
+  for ssm in ${PIANO_SSMS:-real complex}; do
     for lg in 13 15 17; do
-      L=$((1 << lg)); B=$(( (1 << 18) / L )); name=piano_${ssm}_2e$lg
+      L=$((1 << lg)); B=$(( ${PIANO_TOKENS:-262144} / L )); name=piano_${ssm}_2e$lg
       stamp "piano $ssm context 2^$lg (batch $B, $steps steps)"
       t0=$(date +%s.%N)
       timeout -s INT -k 20 "${RUN_S:-50}" $MS pretrain -c configs/piano_unet.toml --out "$work/$name" \
         --set name=$name --set data.train="$data/piano/train" --set data.valid="$data/piano/valid" --set data.test= \
         --set data.window=$L --set data.eval_window=$L --set data.eval_span=${EVAL_SPAN:-131072} --set data.eval_batch=$(( B > 8 ? 8 : B )) \
         --set model.ssm=$ssm --set model.d_model=64 --set model.n_layer=2 \
-        --set train.steps=$steps --set train.batch_size=$B --set train.log_every=10 --set train.eval_every=0 \
+        --set train.steps=$steps --set train.batch_size=$B --set train.log_every=10 --set train.eval_every=${PIANO_EVAL_EVERY:-0} \
         --set train.ckpt_every=0 --set train.device=$dev --set optim.warmup=20 \
         >"$out/$name.log" 2>&1
       t1=$(date +%s.%N)
@@ -68,6 +76,8 @@ if [[ " $parts " == *" a "* ]]; then
       printf "%s\t%d\t%d\t%d\t%s\t%.1f\t%s\t%s\n" $ssm $L $B $((B * L)) "${done_steps:-0}" \
         "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$tps" "${bits:-failed}" >>"$out/piano_context.tsv"
       tail -1 "$out/piano_context.tsv"
+      grep '"split":"valid"' "$m" 2>/dev/null | sed -E 's/.*"step":([0-9]+).*"bits_per_sample":([-0-9.eE+]+).*/\1\t\2/' |
+        awk -v s=$ssm -v L=$L '{ print s "\t" L "\t" $0 }' >>"$out/piano_curve.tsv"
     done
   done
 fi

@@ -9,14 +9,18 @@ build=${BUILD_DIR:-build-gpu}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAMBASEQ_CUDA=ON -DCMAKE_CUDA_ARCHITECTURES=90 >/dev/null
 # WITH_PIPELINE_TESTS=1 also packs test_pipelines (its GPU tests: CUDA-graph generation, checkpoints of
 # device tensors); it adds a few MB, so leave it out when the call also carries the audio data.
+# CLI_ONLY=1 packs the mambaseq binary alone, compressed harder (about 21 MB): room for the
+# piano data (tools/piano_context.sh) in the same call.
 targets=(mambaseq test_cuda)
 [[ ${WITH_PIPELINE_TESTS:-0} == 1 ]] && targets+=(test_pipelines)
+[[ ${CLI_ONLY:-0} == 1 ]] && targets=(mambaseq)
 cmake --build "$build" --target "${targets[@]}"
 rm -rf .carry/gpu .carry/gpu.tar.xz
 bins=("$build/mambaseq" "$build/tests/test_cuda")
 [[ ${WITH_PIPELINE_TESTS:-0} == 1 ]] && bins+=("$build/tests/test_pipelines")
+[[ ${CLI_ONLY:-0} == 1 ]] && bins=("$build/mambaseq")
 tools/pack_runtime.sh .carry/gpu "${bins[@]}"
 strip -s .carry/gpu/bin/*
-tar -C .carry -cf - gpu | xz -1 -T2 > .carry/gpu.tar.xz
+tar -C .carry -cf - gpu | xz "$([[ ${CLI_ONLY:-0} == 1 ]] && echo -9 || echo -1)" -T2 > .carry/gpu.tar.xz
 rm -rf .carry/gpu
 ls -la .carry/gpu.tar.xz

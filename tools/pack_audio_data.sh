@@ -2,14 +2,16 @@
 # Packs a small, deterministic subset of the audio data of scripts/prepare-audio.sh as FLAC into
 # .carry/audio_data.tar (git-ignored, <= 30 MB) for tools/audio_experiments.sh on the GPU machine, which has
 # no network and no apt. Needs data/audio/ (scripts/prepare-audio.sh) and sox.
-#   piano/train   30 s from the middle of every 3rd training piece (about 8 min)
+#   piano/train   30 s from the middle of every 3rd training piece (about 8 min; PIANO_SECONDS, PIANO_EVERY)
 #   piano/valid   10 s from the middle of every held-out piece of at least 8.2 s (covers a 2^17 window)
 #   sc09/train    every 14th clip of each digit (about 120 per digit, all speakers)
 #   sc09/valid    every 6th, sc09/test every 4th clip of each digit (held-out speakers and accents),
 #   sc09/test_speakers every 2nd (held-out speakers of the training accents)
 # Usage: tools/pack_audio_data.sh [DATA_DIR (default data/audio)]
 # Knobs: TRAIN_EVERY (14: the sc09/train stride), DIGITS_ONLY=1 (no piano; for tools/digits_sweep.sh),
-#        TAR (.carry/audio_data.tar).
+#        PIANO_ONLY=1 (no sc09), PIANO_SECONDS (30), PIANO_EVERY (3), TAR (.carry/audio_data.tar).
+# For the piano context experiment (about 37 MB: the middle 50 s of every training piece, 38 min):
+#   PIANO_ONLY=1 PIANO_EVERY=1 PIANO_SECONDS=50 TAR=.carry/piano_data.tar tools/pack_audio_data.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src=${1:-data/audio}
@@ -31,7 +33,7 @@ if [[ ${DIGITS_ONLY:-0} != 1 ]]; then
   mkdir -p "$stage/piano/train" "$stage/piano/valid"
   i=0
   for f in $(ls "$src/piano/train"/*.wav | sort); do
-    if (( i % 3 == 0 )); then middle "$f" "$stage/piano/train/$(basename "$f" .wav).flac" 30; fi
+    if (( i % ${PIANO_EVERY:-3} == 0 )); then middle "$f" "$stage/piano/train/$(basename "$f" .wav).flac" "${PIANO_SECONDS:-30}"; fi
     i=$((i + 1))
   done
   for f in $(ls "$src/piano/valid"/*.wav | sort); do
@@ -39,8 +41,9 @@ if [[ ${DIGITS_ONLY:-0} != 1 ]]; then
   done
 fi
 
+[[ ${PIANO_ONLY:-0} == 1 ]] && skip_digits=1 || skip_digits=0
 for split_every in train:${TRAIN_EVERY:-14} valid:6 test:4 test_speakers:2; do
-  [[ -d $src/sc09/${split_every%%:*} ]] || continue
+  [[ $skip_digits == 0 && -d $src/sc09/${split_every%%:*} ]] || continue
   split=${split_every%%:*}; every=${split_every##*:}
   for d in "$src/sc09/$split"/*/; do
     digit=$(basename "$d")
