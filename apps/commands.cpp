@@ -88,13 +88,16 @@ evaluated in chunks or in step mode so memory stays bounded.
 
 Results are printed and written to --out DIR (default: an eval/ folder next to the checkpoint):
 metrics.jsonl (one row, split "valid" or "test"), and heldout.tsv (DNA language models: the model's bits
-per base next to Markov baselines) or confusion.tsv and per_class.tsv (classifiers). A checkpoint with a
+per base next to Markov baselines) or confusion.tsv and per_class.tsv (classifiers; the spoken-digit
+classifier writes confusion_<split>.tsv and per_group.tsv, accuracy per speaker group, for each of its
+valid, test, test_speakers and real_test splits). A checkpoint with a
 classifier head (head.*) is evaluated as a classifier, any other as a language model. Without -c the
 config saved in the checkpoint is used. A checkpoint whose parameter shapes differ from the config's
 model is refused with a message naming the first mismatching tensor.
 
-Example:
-    mambaseq eval -c configs/dna_pretrain.toml --ckpt runs/dna/last.h5)",
+Examples:
+    mambaseq eval -c configs/dna_pretrain.toml --ckpt runs/dna/last.h5
+    mambaseq eval --ckpt runs/digits_classifier/last.h5 --set data.test=data/audio/sc09/test)",
        kConfig | kSet | kCkpt | kOut, 0, 0, {}, route_eval, {}},
 
       {"run", "Run several stages (pretrain, finetune, eval, ...) scripted in one TOML file",

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "io/checkpoint.h"
 #include "pipelines/bench.h"
 #include "pipelines/run_config.h"
 #include "pipelines/synthetic.h"
@@ -16,6 +17,12 @@ RunRequest request_of(const Args& a) {
   r.ckpt = a.ckpt;
   r.out = a.out;
   return r;
+}
+
+bool is_classifier_checkpoint(const std::string& path) {
+  for (const auto& [name, t] : read_checkpoint(path).params)
+    if (name.rfind("head.", 0) == 0) return true;
+  return false;
 }
 
 int cmd_synth(const Args& a) {

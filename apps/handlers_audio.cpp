@@ -77,7 +77,10 @@ int cmd_audio_finetune(const Args& a) {
 
 int cmd_audio_eval(const Args& a) {
   if (a.ckpt.empty()) throw UsageError("eval needs a checkpoint: mambaseq eval --ckpt runs/<name>/last.h5");
-  eval_audio_pretrain(request_of(a));
+  if (is_classifier_checkpoint(a.ckpt))
+    eval_digit_classifier(request_of(a));
+  else
+    eval_audio_pretrain(request_of(a));
   return 0;
 }
 

@@ -3,24 +3,12 @@
 #include <cstdio>
 
 #include "apps/handlers.h"
-#include "io/checkpoint.h"
 #include "io/config.h"
 #include "io/fasta_region.h"
 #include "pipelines/finetune.h"
 #include "pipelines/pretrain.h"
 
 namespace ms::cli {
-
-namespace {
-
-// A classifier checkpoint holds head.* tensors; a language model's does not.
-bool is_classifier_checkpoint(const std::string& path) {
-  for (const auto& [name, t] : read_checkpoint(path).params)
-    if (name.rfind("head.", 0) == 0) return true;
-  return false;
-}
-
-}  // namespace
 
 int cmd_pretrain(const Args& a) {
   if (a.config.empty()) throw UsageError("pretrain needs a config: mambaseq pretrain -c configs/dna_pretrain_small.toml");

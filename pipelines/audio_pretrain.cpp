@@ -86,7 +86,7 @@ std::vector<AudioEval> eval_audio_pretrain(const RunRequest& req) {
       cfg = cfg::parse<AudioPretrainConfig>(text, req.ckpt + ":/config", req.sets);
     } catch (const std::exception& e) {
       MS_FAIL("checkpoint '", req.ckpt, "' holds no audio pretraining config (", e.what(),
-              "); a digit classifier is evaluated at the end of `mambaseq finetune`");
+              "); `mambaseq eval --ckpt` evaluates digit classifiers too");
     }
   }
   const AudioDataSection& d = cfg.data;

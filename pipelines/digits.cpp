@@ -110,6 +110,167 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
+// How clips become model input: the window and the quantization table of the config.
+struct ClipQuantizer {
+  int64_t window = 0;
+  std::vector<int32_t> table;  // token of each 16-bit sample (index: sample + 32768)
+  int32_t silence = 0;         // token where there is no sample
+};
+
+ClipQuantizer clip_quantizer(const DigitsDataSection& d) {
+  const Quantization q = data_quantization(as_audio_data(d));
+  return {d.window, pcm16_token_table(q, static_cast<int>(d.bits)), silence_token(q, static_cast<int>(d.bits))};
+}
+
+// Tokens (n, window) and labels (n) of the clips `files` of `ds`; empty shifts / gains / speeds: as recorded.
+void clip_batch(const ClipQuantizer& cq, const AudioDataset& ds, const std::vector<int>& labels,
+                const std::vector<int64_t>& files, const std::vector<int64_t>& shifts, const std::vector<double>& gains,
+                const std::vector<double>& speeds, Tensor& ids, Tensor& lab) {
+  const int64_t n = static_cast<int64_t>(files.size()), L = cq.window;
+  ids = Tensor::empty({n, L}, DType::i32);
+  lab = Tensor::empty({n}, DType::i32);
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t f = files[static_cast<size_t>(r)];
+    const size_t i = static_cast<size_t>(r);
+    digit_clip_tokens(ds.pcm(f), L, shifts.empty() ? 0 : shifts[i], gains.empty() ? 1.0 : gains[i],
+                      speeds.empty() ? 1.0 : speeds[i], cq.table, cq.silence, ids.data<int32_t>() + r * L);
+    lab.data<int32_t>()[r] = labels[static_cast<size_t>(f)];
+  }
+}
+
+// The held-out splits the config names, in this order: valid, test, test_speakers, real.
+std::vector<ClipSet> load_heldout(const DigitsDataSection& d) {
+  std::vector<ClipSet> out;
+  out.push_back(load_clips("valid", d.valid, d));
+  if (!d.test.empty()) out.push_back(load_clips("test", d.test, d));
+  if (!d.test_speakers.empty()) out.push_back(load_clips("test_speakers", d.test_speakers, d));
+  if (!d.real_test.empty()) out.push_back(load_clips("real", d.real_test, d));
+  return out;
+}
+
+// Accuracy, loss, confusion and per-group counts of the classifier on (up to `max_files` evenly spread,
+// 0: all) clips of `set`.
+ClassifierEval evaluate_clips(const AudioModel& model, const ClassifierHead& head, const ClipSet& set,
+                              const std::vector<int>& labels, const ClipQuantizer& cq, int64_t eval_batch,
+                              int64_t max_files) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const AudioDataset& ds = *set.ds;
+  const size_t C = static_cast<size_t>(head.n_classes);
+  const int64_t n_all = ds.num_files();
+  const int64_t n = max_files > 0 ? std::min(max_files, n_all) : n_all;
+  ClassifierEval e;
+  e.split = set.split;
+  e.confusion.assign(C, std::vector<int64_t>(C, 0));
+  double loss_sum = 0;
+  for (int64_t first = 0; first < n; first += eval_batch) {
+    std::vector<int64_t> files;
+    for (int64_t i = first; i < std::min(n, first + eval_batch); ++i) files.push_back(i * n_all / n);
+    Tensor ids, lab;
+    clip_batch(cq, ds, labels, files, {}, {}, {}, ids, lab);
+    ClassifyResult r = audio_classifier_evaluate(model, head, ids.to(model.device()), lab.to(model.device()));
+    loss_sum += r.loss.loss_sum;
+    e.n += r.loss.n_valid;
+    e.correct += r.loss.n_correct;
+    Tensor pred = r.pred.to(Device::cpu);
+    for (size_t k = 0; k < files.size(); ++k) {
+      const int truth = labels[static_cast<size_t>(files[k])], guess = pred.data<int32_t>()[k];
+      ++e.confusion[static_cast<size_t>(truth)][static_cast<size_t>(guess)];
+      auto& [clips, correct] = e.groups[speaker_group(ds.path(files[k]))];
+      ++clips;
+      correct += truth == guess;
+    }
+  }
+  e.loss = e.n ? loss_sum / static_cast<double>(e.n) : 0;
+  e.accuracy = e.n ? static_cast<double>(e.correct) / static_cast<double>(e.n) : 0;
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return e;
+}
+
+void write_eval_metrics(MetricsWriter& metrics, int64_t step, const ClassifierEval& e) {
+  metrics.write(MetricsRow(step, e.split, e.loss).set("accuracy", e.accuracy).set("clips", static_cast<double>(e.n)));
+}
+
+// confusion_<split>.tsv, per_class.tsv and per_group.tsv of the evaluations in `dir`.
+void write_classifier_tables(const std::string& dir, const std::vector<std::string>& classes,
+                             const std::vector<ClassifierEval>& evals) {
+  const int64_t C = static_cast<int64_t>(classes.size());
+  std::ostringstream per;
+  per << "split\tclass\tclips\tcorrect\taccuracy\n";
+  for (const ClassifierEval& e : evals) {
+    std::ostringstream cm;
+    cm << "true\\predicted";
+    for (const auto& c : classes) cm << '\t' << c;
+    cm << '\n';
+    for (int64_t t = 0; t < C; ++t) {
+      cm << classes[static_cast<size_t>(t)];
+      int64_t row = 0;
+      for (int64_t p = 0; p < C; ++p) {
+        cm << '\t' << e.confusion[static_cast<size_t>(t)][static_cast<size_t>(p)];
+        row += e.confusion[static_cast<size_t>(t)][static_cast<size_t>(p)];
+      }
+      cm << '\n';
+      const int64_t ok = e.confusion[static_cast<size_t>(t)][static_cast<size_t>(t)];
+      per << e.split << '\t' << classes[static_cast<size_t>(t)] << '\t' << row << '\t' << ok << '\t'
+          << (row ? fmt("%.4f", static_cast<double>(ok) / static_cast<double>(row)) : "") << '\n';
+    }
+    atomic_write_text(dir + "/confusion_" + e.split + ".tsv", cm.str());
+  }
+  atomic_write_text(dir + "/per_class.tsv", per.str());
+  std::ostringstream groups;
+  groups << "split\tgroup\tclips\tcorrect\taccuracy\n";
+  for (const ClassifierEval& e : evals)
+    for (const auto& [g, nc] : e.groups)
+      groups << e.split << '\t' << g << '\t' << nc.first << '\t' << nc.second << '\t'
+             << fmt("%.4f", static_cast<double>(nc.second) / static_cast<double>(nc.first)) << '\n';
+  atomic_write_text(dir + "/per_group.tsv", groups.str());
+}
+
+// One line per split (and per speaker group where there are a few).
+void print_classifier_evals(const std::vector<ClassifierEval>& evals) {
+  for (const ClassifierEval& e : evals) {
+    std::printf("  %-13s accuracy %6.2f%% (%lld/%lld), loss %.4f\n", e.split.c_str(), 100 * e.accuracy,
+                static_cast<long long>(e.correct), static_cast<long long>(e.n), e.loss);
+    if (e.groups.size() > 1 && e.groups.size() <= 12)
+      for (const auto& [g, nc] : e.groups)
+        std::printf("                %-20s %6.2f%% (%lld/%lld)\n", g.c_str(), 100.0 * nc.second / nc.first,
+                    static_cast<long long>(nc.second), static_cast<long long>(nc.first));
+  }
+}
+
+// The config a classifier checkpoint was trained with (with `sets` applied), or the one at `config_path`
+// (then classifier.classes, when it lists none, from the checkpoint's).
+DigitsConfig classifier_config(const std::string& ckpt, const std::string& config_path,
+                               const std::vector<std::string>& sets) {
+  const std::string text = read_checkpoint_config(ckpt);
+  DigitsConfig cfg;
+  try {
+    cfg = cfg::parse<DigitsConfig>(text, ckpt + ":/config", config_path.empty() ? sets : std::vector<std::string>{});
+  } catch (const Error& e) {
+    MS_FAIL("'", ckpt, "' is not a digit classifier checkpoint (its config does not parse as one: ", e.what(), ")");
+  }
+  if (!config_path.empty()) {
+    const std::vector<std::string> classes = cfg.classifier.classes;
+    cfg = cfg::load<DigitsConfig>(config_path, sets);
+    if (cfg.classifier.classes.empty()) cfg.classifier.classes = classes;
+  }
+  if (cfg.classifier.classes.size() < 2) MS_FAIL("'", ckpt, "': its config lists no classifier.classes");
+  return cfg;
+}
+
+struct LoadedClassifier {
+  AudioModel model;
+  ClassifierHead head;
+};
+
+// The model and head of `cfg`, with the parameters of the checkpoint (names and shapes must match).
+LoadedClassifier load_classifier(const std::string& ckpt, const DigitsConfig& cfg, Device device) {
+  LoadedClassifier c{make_audio_model(cfg.model, int64_t{1} << cfg.data.bits, device), {}};
+  c.head = add_audio_classifier_head(c.model, static_cast<int64_t>(cfg.classifier.classes.size()),
+                                     parse_pooling(cfg.classifier.pooling), 0);
+  load_training_checkpoint(ckpt, c.model.params(), nullptr);
+  return c;
+}
+
 }  // namespace
 
 void digit_clip_tokens(const std::vector<int16_t>& pcm, int64_t window, int64_t shift, double gain, double speed,
@@ -154,11 +315,7 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
   cfg.classifier.classes = classes;
   const int64_t C = static_cast<int64_t>(classes.size());
   const std::vector<int> train_labels = map_labels(*train.ds, classes, "data.train");
-  std::vector<ClipSet> heldout;
-  heldout.push_back(load_clips("valid", d.valid, d));
-  if (!d.test.empty()) heldout.push_back(load_clips("test", d.test, d));
-  if (!d.test_speakers.empty()) heldout.push_back(load_clips("test_speakers", d.test_speakers, d));
-  if (!d.real_test.empty()) heldout.push_back(load_clips("real", d.real_test, d));
+  const std::vector<ClipSet> heldout = load_heldout(d);
   std::vector<std::vector<int>> heldout_labels;
   for (const ClipSet& h : heldout) heldout_labels.push_back(map_labels(*h.ds, classes, "data." + h.split));
 
@@ -188,60 +345,10 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
     std::fflush(stdout);
   }
 
-  const std::vector<int32_t> table = pcm16_token_table(data_quantization(as_audio_data(d)), static_cast<int>(d.bits));
-  const int32_t silence = silence_token(data_quantization(as_audio_data(d)), static_cast<int>(d.bits));
+  const ClipQuantizer cq = clip_quantizer(d);
   const int64_t L = d.window, B = cfg.train.batch_size;
   const uint64_t seed = mix64(static_cast<uint64_t>(cfg.train.seed) ^ 0xD161755ULL);
   const uint64_t speed_seed = mix64(seed ^ 0x5BEEDULL);  // its own stream: the other draws stay as they were
-
-  auto clip_batch = [&](const AudioDataset& ds, const std::vector<int>& labels, const std::vector<int64_t>& files,
-                        const std::vector<int64_t>& shifts, const std::vector<double>& gains,
-                        const std::vector<double>& speeds, Tensor& ids, Tensor& lab) {
-    const int64_t n = static_cast<int64_t>(files.size());
-    ids = Tensor::empty({n, L}, DType::i32);
-    lab = Tensor::empty({n}, DType::i32);
-    for (int64_t r = 0; r < n; ++r) {
-      const int64_t f = files[static_cast<size_t>(r)];
-      const size_t i = static_cast<size_t>(r);
-      digit_clip_tokens(ds.pcm(f), L, shifts.empty() ? 0 : shifts[i], gains.empty() ? 1.0 : gains[i],
-                        speeds.empty() ? 1.0 : speeds[i], table, silence, ids.data<int32_t>() + r * L);
-      lab.data<int32_t>()[r] = labels[static_cast<size_t>(f)];
-    }
-  };
-
-  auto evaluate = [&](size_t which, int64_t max_files) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const AudioDataset& ds = *heldout[which].ds;
-    const std::vector<int>& labels = heldout_labels[which];
-    const int64_t n_all = ds.num_files();
-    const int64_t n = max_files > 0 ? std::min(max_files, n_all) : n_all;
-    ClassifierEval e;
-    e.split = heldout[which].split;
-    e.confusion.assign(static_cast<size_t>(C), std::vector<int64_t>(static_cast<size_t>(C), 0));
-    double loss_sum = 0;
-    for (int64_t first = 0; first < n; first += d.eval_batch) {
-      std::vector<int64_t> files;
-      for (int64_t i = first; i < std::min(n, first + d.eval_batch); ++i) files.push_back(i * n_all / n);
-      Tensor ids, lab;
-      clip_batch(ds, labels, files, {}, {}, {}, ids, lab);
-      ClassifyResult r = audio_classifier_evaluate(model, head, ids.to(device), lab.to(device));
-      loss_sum += r.loss.loss_sum;
-      e.n += r.loss.n_valid;
-      e.correct += r.loss.n_correct;
-      Tensor pred = r.pred.to(Device::cpu);
-      for (size_t k = 0; k < files.size(); ++k) {
-        const int truth = labels[static_cast<size_t>(files[k])], guess = pred.data<int32_t>()[k];
-        ++e.confusion[static_cast<size_t>(truth)][static_cast<size_t>(guess)];
-        auto& [clips, correct] = e.groups[speaker_group(ds.path(files[k]))];
-        ++clips;
-        correct += truth == guess;
-      }
-    }
-    e.loss = e.n ? loss_sum / static_cast<double>(e.n) : 0;
-    e.accuracy = e.n ? static_cast<double>(e.correct) / static_cast<double>(e.n) : 0;
-    e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    return e;
-  };
 
   TrainLoop loop;
   loop.label = "classify " + cfg.name;
@@ -264,7 +371,7 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
           d.speed > 0 ? std::pow(1.0 + d.speed, 2 * random_uniform(speed_seed, s, static_cast<uint64_t>(r)) - 1) : 1.0;
     }
     Tensor ids, lab;
-    clip_batch(*train.ds, train_labels, files, shifts, gains, speeds, ids, lab);
+    clip_batch(cq, *train.ds, train_labels, files, shifts, gains, speeds, ids, lab);
     ClassifyResult r = audio_classifier_forward_backward(model, head, ids.to(device), lab.to(device));
     result.train_accuracies.push_back(r.loss.accuracy);
     return r.loss;
@@ -272,8 +379,9 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
   loop.evaluate = [&](int64_t steps_done, bool final, MetricsWriter& metrics, Progress& progress) {
     result.evals.clear();
     for (size_t i = 0; i < (final ? heldout.size() : 1); ++i) {
-      ClassifierEval e = evaluate(i, final ? 0 : d.eval_max_files);
-      metrics.write(MetricsRow(steps_done, e.split, e.loss).set("accuracy", e.accuracy).set("clips", static_cast<double>(e.n)));
+      ClassifierEval e = evaluate_clips(model, head, heldout[i], heldout_labels[i], cq, d.eval_batch,
+                                        final ? 0 : d.eval_max_files);
+      write_eval_metrics(metrics, steps_done, e);
       progress.message(e.split + ": accuracy " + fmt("%.2f%%", 100 * e.accuracy) + " (" + std::to_string(e.correct) + "/" +
                        std::to_string(e.n) + "), loss " + fmt("%.4f", e.loss) + " (" + fmt("%.1f s", e.seconds) + ")");
       result.evals.push_back(e);
@@ -284,71 +392,50 @@ DigitsResult run_digit_classifier(const RunRequest& req) {
   result.steps_done = o.end_step;
   result.train_seconds = o.seconds;
 
-  if (o.finished) {  // the final evaluation ran: write the confusion matrices and per-class accuracies
-    std::ostringstream per;
-    per << "split\tclass\tclips\tcorrect\taccuracy\n";
-    for (const ClassifierEval& e : result.evals) {
-      std::ostringstream cm;
-      cm << "true\\predicted";
-      for (const auto& c : classes) cm << '\t' << c;
-      cm << '\n';
-      for (int64_t t = 0; t < C; ++t) {
-        cm << classes[static_cast<size_t>(t)];
-        int64_t row = 0;
-        for (int64_t p = 0; p < C; ++p) {
-          cm << '\t' << e.confusion[static_cast<size_t>(t)][static_cast<size_t>(p)];
-          row += e.confusion[static_cast<size_t>(t)][static_cast<size_t>(p)];
-        }
-        cm << '\n';
-        const int64_t ok = e.confusion[static_cast<size_t>(t)][static_cast<size_t>(t)];
-        per << e.split << '\t' << classes[static_cast<size_t>(t)] << '\t' << row << '\t' << ok << '\t'
-            << (row ? fmt("%.4f", static_cast<double>(ok) / static_cast<double>(row)) : "") << '\n';
-      }
-      atomic_write_text(run.files.dir + "/confusion_" + e.split + ".tsv", cm.str());
-    }
-    atomic_write_text(run.files.dir + "/per_class.tsv", per.str());
-    std::ostringstream groups;
-    groups << "split\tgroup\tclips\tcorrect\taccuracy\n";
-    for (const ClassifierEval& e : result.evals)
-      for (const auto& [g, nc] : e.groups)
-        groups << e.split << '\t' << g << '\t' << nc.first << '\t' << nc.second << '\t'
-               << fmt("%.4f", static_cast<double>(nc.second) / static_cast<double>(nc.first)) << '\n';
-    atomic_write_text(run.files.dir + "/per_group.tsv", groups.str());
-  }
+  if (o.finished) write_classifier_tables(run.files.dir, classes, result.evals);  // the final evaluation ran
   if (!req.quiet) {
     std::printf("\ndigit classifier after %lld steps (%.1f s of training)\n", static_cast<long long>(o.end_step), o.seconds);
-    for (const ClassifierEval& e : result.evals) {
-      std::printf("  %-13s accuracy %6.2f%% (%lld/%lld), loss %.4f\n", e.split.c_str(), 100 * e.accuracy,
-                  static_cast<long long>(e.correct), static_cast<long long>(e.n), e.loss);
-      if (e.groups.size() > 1 && e.groups.size() <= 12)
-        for (const auto& [g, nc] : e.groups)
-          std::printf("                %-20s %6.2f%% (%lld/%lld)\n", g.c_str(), 100.0 * nc.second / nc.first,
-                      static_cast<long long>(nc.second), static_cast<long long>(nc.first));
-    }
+    print_classifier_evals(result.evals);
     std::printf("run folder: %s\n", run.files.dir.c_str());
   }
   return result;
 }
 
+std::vector<ClassifierEval> eval_digit_classifier(const RunRequest& req) {
+  if (req.ckpt.empty()) MS_FAIL("eval needs a checkpoint: --ckpt runs/<name>/last.h5");
+  const DigitsConfig cfg = classifier_config(req.ckpt, req.config_path, req.sets);
+  const DigitsDataSection& d = cfg.data;
+  const LoadedClassifier c = load_classifier(req.ckpt, cfg, resolve_device(cfg.train));
+  const ClipQuantizer cq = clip_quantizer(d);
+  const std::vector<ClipSet> heldout = load_heldout(d);
+  const std::string dir = !req.out.empty() ? req.out : (std::filesystem::path(req.ckpt).parent_path() / "eval").string();
+  std::filesystem::create_directories(dir);
+  MetricsWriter metrics(dir + "/metrics.jsonl");
+  std::vector<ClassifierEval> evals;
+  for (const ClipSet& h : heldout) {
+    const std::vector<int> labels = map_labels(*h.ds, cfg.classifier.classes, "data." + h.split);
+    evals.push_back(evaluate_clips(c.model, c.head, h, labels, cq, d.eval_batch, 0));
+    write_eval_metrics(metrics, 0, evals.back());
+  }
+  write_classifier_tables(dir, cfg.classifier.classes, evals);
+  if (!req.quiet) {
+    std::printf("digit classifier %s (%s) on %s\n", req.ckpt.c_str(), c.model.describe().c_str(),
+                device_name(c.model.device()));
+    print_classifier_evals(evals);
+    std::printf("tables and metrics.jsonl in %s\n", dir.c_str());
+  }
+  return evals;
+}
+
 DigitScores score_generated_digits(const std::string& ckpt, const std::vector<std::vector<float>>& waveforms,
                                    int sample_rate, Device device) {
-  const std::string text = read_checkpoint_config(ckpt);
-  DigitsConfig cfg;
-  try {
-    cfg = cfg::parse<DigitsConfig>(text, ckpt + ":/config");
-  } catch (const Error& e) {
-    MS_FAIL("'", ckpt, "' is not a digit classifier checkpoint (its config does not parse as one: ", e.what(), ")");
-  }
-  if (cfg.classifier.classes.size() < 2) MS_FAIL("'", ckpt, "': its config lists no classifier.classes");
+  const DigitsConfig cfg = classifier_config(ckpt, "", {});
   const DigitsDataSection& d = cfg.data;
-  AudioModel model = make_audio_model(cfg.model, int64_t{1} << d.bits, device);
-  const int64_t C = static_cast<int64_t>(cfg.classifier.classes.size());
-  const ClassifierHead head = add_audio_classifier_head(model, C, parse_pooling(cfg.classifier.pooling), 0);
-  load_training_checkpoint(ckpt, model.params(), nullptr);
-
-  const Quantization q = parse_quantization(d.quantization);
-  const std::vector<int32_t> table = pcm16_token_table(q, static_cast<int>(d.bits));
-  const int32_t silence = silence_token(q, static_cast<int>(d.bits));
+  const LoadedClassifier c = load_classifier(ckpt, cfg, device);
+  const AudioModel& model = c.model;
+  const ClassifierHead& head = c.head;
+  const int64_t C = head.n_classes;
+  const ClipQuantizer cq = clip_quantizer(d);
   const int64_t L = d.window, N = static_cast<int64_t>(waveforms.size());
   DigitScores s;
   s.n = N;
@@ -364,7 +451,7 @@ DigitScores score_generated_digits(const std::string& ckpt, const std::vector<st
                                  ? w
                                  : resample(w.data(), static_cast<int64_t>(w.size()), sample_rate,
                                             static_cast<int>(d.sample_rate), parse_resample_quality(d.resample_quality));
-      digit_clip_tokens(to_pcm16(x), L, 0, 1.0, 1.0, table, silence, ids.data<int32_t>() + r * L);
+      digit_clip_tokens(to_pcm16(x), L, 0, 1.0, 1.0, cq.table, cq.silence, ids.data<int32_t>() + r * L);
     }
     ClassifyResult r = audio_classifier_evaluate(model, head, ids.to(device), Tensor());
     Tensor logits = r.logits.to(Device::cpu).contiguous();

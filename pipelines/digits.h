@@ -88,6 +88,12 @@ struct DigitsResult {
 // confusion_<split>.tsv and per_class.tsv in the run folder.
 DigitsResult run_digit_classifier(const RunRequest& req);
 
+// Evaluates a trained classifier checkpoint (`mambaseq eval --ckpt`) on the held-out splits of its config
+// (valid, test, test_speakers, real_test; --set data.test=DIR etc. points at other clips, -c at another
+// config): prints them, writes metrics.jsonl, confusion_<split>.tsv, per_class.tsv and per_group.tsv in
+// req.out (default: the checkpoint's folder/eval).
+std::vector<ClassifierEval> eval_digit_classifier(const RunRequest& req);
+
 // SC09-style scores of generated clips under a trained classifier.
 struct DigitScores {
   int64_t n = 0;

@@ -194,5 +194,41 @@ TEST(AudioCli, PretrainAndEvalRouteByDomain) {
   EXPECT_EQ(d.err.find("bits/sample"), std::string::npos) << d.err;
 }
 
+// eval of a digit-classifier checkpoint (routed by its head.* tensors): per-split accuracy and tables;
+// --set points a split at other clips, and a missing folder is a one-line error naming it.
+TEST(AudioCli, EvalScoresADigitClassifierCheckpoint) {
+  Rng rng(test::test_seed());
+  const std::string dir = test::temp_dir();
+  const std::vector<std::pair<std::string, double>> classes = {{"low", 300}, {"high", 3000}};
+  test::write_tone_classes(dir + "/data/train", classes, 6, 256, 16000, rng);
+  test::write_tone_classes(dir + "/data/valid", classes, 2, 256, 16000, rng);
+  std::ofstream(dir + "/cls.toml") << "domain = \"audio\"\ntask = \"classify\"\nname = \"cls\"\n";
+  std::vector<std::string> args{"finetune", "-c", dir + "/cls.toml", "--out", dir + "/run"};
+  for (const std::string& s : {"data.train=" + dir + "/data/train", "data.valid=" + dir + "/data/valid",
+                              std::string("data.test="), std::string("data.real_test="), std::string("data.window=256"),
+                              std::string("model.d_model=8"), std::string("model.n_layer=1"),
+                              std::string("model.d_state=4"), std::string("train.steps=3"),
+                              std::string("train.batch_size=4"), std::string("train.device=cpu")})
+    args.insert(args.end(), {"--set", s});
+  test::CliResult f = test::run_mambaseq(args, 120, dir);
+  ASSERT_EQ(f.status, 0) << f.err;
+  test::CliResult e = test::run_mambaseq(
+      {"eval", "--ckpt", dir + "/run/last.h5", "--out", dir + "/eval", "--set", "data.test=" + dir + "/data/train"}, 60, dir);
+  ASSERT_EQ(e.status, 0) << e.err;
+  for (const char* part : {"valid", "test", "accuracy"}) EXPECT_NE(e.out.find(part), std::string::npos) << part << ": " << e.out;
+  for (const char* f : {"metrics.jsonl", "confusion_valid.tsv", "confusion_test.tsv", "per_class.tsv", "per_group.tsv"})
+    EXPECT_TRUE(std::filesystem::exists(dir + "/eval/" + f)) << f;
+  std::ifstream metrics(dir + "/eval/metrics.jsonl");
+  std::string line;
+  int rows = 0;
+  while (std::getline(metrics, line)) rows += line.find("\"accuracy\"") != std::string::npos;
+  EXPECT_EQ(rows, 2);  // valid and test
+  test::CliResult bad = test::run_mambaseq(
+      {"eval", "--ckpt", dir + "/run/last.h5", "--out", dir + "/eval2", "--set", "data.valid=" + dir + "/nowhere"}, 60, dir);
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find(dir + "/nowhere"), std::string::npos) << bad.err;
+  EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
+}
+
 }  // namespace
 }  // namespace ms

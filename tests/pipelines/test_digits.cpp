@@ -84,6 +84,23 @@ TEST(Digits, TinyClassifierSeparatesHeldOutTonesAndScoresClips) {
     EXPECT_EQ(correct, e.correct) << e.split;
   }
 
+  // `mambaseq eval` of the checkpoint (its own config) repeats the final evaluation exactly.
+  RunRequest ev;
+  ev.ckpt = dir + "/run/last.h5";
+  ev.out = dir + "/eval";
+  ev.quiet = true;
+  const std::vector<ClassifierEval> again = eval_digit_classifier(ev);
+  ASSERT_EQ(again.size(), r.evals.size());
+  for (size_t i = 0; i < again.size(); ++i) {
+    EXPECT_EQ(again[i].split, r.evals[i].split);
+    EXPECT_EQ(again[i].n, r.evals[i].n) << again[i].split;
+    EXPECT_EQ(again[i].correct, r.evals[i].correct) << again[i].split;
+    EXPECT_NEAR(again[i].loss, r.evals[i].loss, 1e-9 * std::max(1.0, r.evals[i].loss)) << again[i].split;
+    EXPECT_EQ(again[i].confusion, r.evals[i].confusion) << again[i].split;
+    EXPECT_EQ(again[i].groups, r.evals[i].groups) << again[i].split;
+  }
+  EXPECT_TRUE(std::filesystem::exists(dir + "/eval/per_group.tsv"));
+
   // Scoring: fresh tones of each class are classified as that class with confidence; a batch of one
   // class has low class entropy, a balanced batch close to log2(3).
   std::vector<std::vector<float>> one_class, balanced;
