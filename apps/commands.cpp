@@ -6,6 +6,7 @@
 #include "apps/handlers.h"
 #include "apps/handlers_audio.h"
 #include "apps/handlers_dna.h"
+#include "apps/run_pipeline.h"
 
 namespace ms::cli {
 
@@ -100,20 +101,35 @@ Examples:
     mambaseq eval --ckpt runs/digits_classifier/last.h5 --set data.test=data/audio/sc09/test)",
        kConfig | kSet | kCkpt | kOut, 0, 0, {}, route_eval, {}},
 
-      {"run", "Run several stages (pretrain, finetune, eval, ...) scripted in one TOML file",
-       "mambaseq run FILE [--set KEY=VALUE]... [--out DIR]",
+      {"run", "Run several stages (pretrain, finetune, eval, generate, synth) scripted in one TOML file",
+       "mambaseq run FILE [--set KEY=VALUE]... [--resume] [--out DIR]",
        R"(Runs the stages listed in a pipeline file, in order, each as if its command had been typed:
+    name = "dna_full"
     [[stage]]
+    name = "pretrain"
     command = "pretrain"
-    config = "configs/dna_pretrain.toml"
-    set = ["train.steps=2000"]
-A stage may use the checkpoint of an earlier one (for example finetune from the pretraining run's
-last.h5). The run stops at the first stage that fails, with that stage's error. --set applies to every
-stage's config.
+    config = "configs/dna_pretrain_small.toml"
+    set = ["train.steps=300"]
+    [[stage]]
+    name = "species"
+    command = "finetune"
+    config = "configs/species_classify.toml"
+    ckpt = "${pretrain}/last.h5"
+Each stage runs in its own folder, <pipeline folder>/<stage name> (the pipeline folder is runs/<name>
+or --out DIR); "${NAME}" in config, ckpt, set and out is the folder of the earlier stage NAME, and
+"${out}" the pipeline folder. The file is checked before anything runs (commands, names, config files,
+checkpoints that no stage writes). The run stops at the first stage that fails, with that stage's
+error. --set applies to every stage's config, after the stage's own set. A finished stage leaves
+stage_done in its folder; with --resume those are skipped and an unfinished training stage continues
+from its last.h5. <pipeline folder>/pipeline.tsv lists each stage's status and time.
 
-Example:
-    mambaseq run pipelines/full_dna.toml)",
-       kSet | kOut, 1, 1, {}, [](const Args& a) -> int { not_implemented(a); }, {}},
+Examples:
+    mambaseq run configs/pipelines/dna_full.toml
+    mambaseq run configs/pipelines/piano_context.toml --dry-run
+    mambaseq run configs/pipelines/piano_context.toml --resume)",
+       kSet | kOut | kResume, 1, 1,
+       {{"--dry-run", nullptr, "check the file and print each stage's command line; run nothing"}}, cmd_run,
+       [] { return cfg::format_fields(cfg::describe<PipelineFile>()); }},
 
       {"bench", "Measure speed and memory of the hot paths (scan, model, generate, io)",
        "mambaseq bench scan|model|generate|parity|io [--set KEY=VALUE]... [--out DIR]",
