@@ -133,13 +133,22 @@ std::string command_line(const PipelineStage& s, const std::vector<std::string>&
   return line + " --out " + quote(s.out);
 }
 
+std::string pipeline_folder(const PipelineFile& p, const std::string& out_override) {
+  return !out_override.empty() ? out_override : (std::filesystem::path("runs") / p.name).string();
+}
+
+// Whether `path` lies inside the folder `dir` (textually: the paths of a pipeline are built from it).
+bool inside(const std::string& path, const std::string& dir) {
+  return path.rfind((std::filesystem::path(dir) / "").string(), 0) == 0;
+}
+
 }  // namespace
 
 PipelineFile load_pipeline(const std::string& path, const std::string& out_override) {
   PipelineFile p = cfg::load<PipelineFile>(path);
   if (p.stage.empty()) MS_FAIL(path, ": no [[stage]] tables: a pipeline needs at least one stage");
   if (!valid_name(p.name)) MS_FAIL(path, ": name = \"", p.name, "\" must be letters, digits, '_', '-' or '.'");
-  const std::string out = !out_override.empty() ? out_override : (std::filesystem::path("runs") / p.name).string();
+  const std::string out = pipeline_folder(p, out_override);
   std::map<std::string, std::string> folders;  // earlier stages: name -> folder
   for (size_t i = 0; i < p.stage.size(); ++i) {
     PipelineStage& s = p.stage[i];
@@ -156,9 +165,12 @@ PipelineFile load_pipeline(const std::string& path, const std::string& out_overr
       MS_FAIL(where, ": config \"", s.config, "\" does not exist");
     if ((s.command == "eval" || s.command == "generate") && s.ckpt.empty())
       MS_FAIL(where, ": ", s.command, " needs ckpt (for example \"${<earlier stage>}/last.h5\")");
-    if (!s.ckpt.empty() && s.ckpt.find(out) != 0 && !std::filesystem::exists(s.ckpt))
-      MS_FAIL(where, ": ckpt \"", s.ckpt, "\" does not exist (and is not in the pipeline's folder ", out, ")");
-    if ((is_training(s.command)) && s.config.empty()) MS_FAIL(where, ": ", s.command, " needs a config");
+    const bool written_by_a_stage =
+        inside(s.ckpt, out) ||
+        std::any_of(folders.begin(), folders.end(), [&](const auto& f) { return inside(s.ckpt, f.second); });
+    if (!s.ckpt.empty() && !written_by_a_stage && !std::filesystem::exists(s.ckpt))
+      MS_FAIL(where, ": ckpt \"", s.ckpt, "\" does not exist (and is not in a folder of the pipeline: ", out, ")");
+    if (is_training(s.command) && s.config.empty()) MS_FAIL(where, ": ", s.command, " needs a config");
     folders[s.name] = s.out;
   }
   return p;
@@ -167,7 +179,7 @@ PipelineFile load_pipeline(const std::string& path, const std::string& out_overr
 int cmd_run(const Args& a) {
   const std::string& file = a.positional.at(0);
   const PipelineFile p = load_pipeline(file, a.out);
-  const std::string out = !a.out.empty() ? a.out : (std::filesystem::path("runs") / p.name).string();
+  const std::string out = pipeline_folder(p, a.out);
   for (size_t i = 0; i < p.stage.size(); ++i) check_stage_config(p.stage[i], a.sets, i);
   if (a.has("--dry-run")) {
     std::printf("pipeline %s: %zu stages from %s -> %s (dry run: nothing is run)\n", p.name.c_str(), p.stage.size(),
