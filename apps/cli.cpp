@@ -243,7 +243,9 @@ std::string command_help(const Command& cmd) {
     out += option_row(names, f.help);
   }
   out += option_row("-h, --help", "show this help");
-  if (cmd.config_keys) out += "\nConfig keys (set in the file or with --set):\n" + cmd.config_keys();
+  if (cmd.config_keys)
+    out += "\n" + std::string(cmd.config_keys_heading ? cmd.config_keys_heading : "Config keys (set in the file or with --set)") +
+           ":\n" + cmd.config_keys();
   return out;
 }
 

@@ -63,6 +63,7 @@ struct Command {
   // Optional: the config keys the command reads (ms::cfg::format_fields(ms::cfg::describe<Cfg>())),
   // listed at the end of its --help.
   std::function<std::string()> config_keys;
+  const char* config_keys_heading = nullptr;  // the heading of that list (default: "Config keys (...)")
 };
 
 // The subcommand table, in the order `mambaseq --help` lists it.

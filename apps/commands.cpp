@@ -129,7 +129,8 @@ Examples:
     mambaseq run configs/pipelines/piano_context.toml --resume)",
        kSet | kOut | kResume, 1, 1,
        {{"--dry-run", nullptr, "check the file and print each stage's command line; run nothing"}}, cmd_run,
-       [] { return cfg::format_fields(cfg::describe<PipelineFile>()); }},
+       [] { return cfg::format_fields(cfg::describe<PipelineFile>()); },
+       "Pipeline file keys (run's --set goes to the stages' configs)"},
 
       {"bench", "Measure speed and memory of the hot paths (scan, model, generate, io)",
        "mambaseq bench scan|model|generate|parity|io [--set KEY=VALUE]... [--out DIR]",
