@@ -241,9 +241,10 @@ std::vector<AudioWindow> AudioDataset::eval_windows() const {
   return out;
 }
 
-AudioBatch AudioDataset::make_batch(const std::vector<AudioWindow>& windows) const {
+AudioBatch AudioDataset::make_batch(const std::vector<AudioWindow>& windows, int64_t width) const {
   MS_CHECK(!windows.empty(), "make_batch: no windows");
-  const int64_t B = static_cast<int64_t>(windows.size()), W = opt_.window + 1;
+  MS_CHECK(width >= 0 && width <= opt_.window + 1, "make_batch: row width ", width, " outside [0, L+1 = ", opt_.window + 1, "]");
+  const int64_t B = static_cast<int64_t>(windows.size()), W = width > 0 ? width : opt_.window + 1;
   AudioBatch batch;
   batch.tokens = Tensor::full({B, W}, silence_, DType::i32);
   batch.labels = Tensor::full({B}, -1, DType::i32);

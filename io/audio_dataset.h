@@ -101,8 +101,9 @@ class AudioDataset {
   // Evaluation: consecutive windows over every file, overlapping by one token, so every token of every
   // stream after its first is a target exactly once; the last window of a file may be short.
   std::vector<AudioWindow> eval_windows() const;
-  // Rows from explicit windows (each of length <= L+1), padded as in training.
-  AudioBatch make_batch(const std::vector<AudioWindow>& windows) const;
+  // Rows from explicit windows (each of length <= width), padded as in training to `width` tokens
+  // (0: L+1, the training row; evaluation passes less when every window of the batch is shorter).
+  AudioBatch make_batch(const std::vector<AudioWindow>& windows, int64_t width = 0) const;
   // A whole file's token stream, i32 (stream_length(i)).
   Tensor file_tokens(int64_t i) const;
   void fill_tokens(int64_t file, int64_t offset, int64_t length, int32_t* out) const;

@@ -59,8 +59,16 @@ AudioEval evaluate_audio(const AudioModel& model, const AudioDataset& dataset, c
   int64_t n_valid = 0, n_correct = 0;
   for (size_t first = 0; first < windows.size(); first += static_cast<size_t>(batch)) {
     const size_t last = std::min(windows.size(), first + static_cast<size_t>(batch));
-    AudioBatch ab = dataset.make_batch(std::vector<AudioWindow>(windows.begin() + static_cast<std::ptrdiff_t>(first),
-                                                                windows.begin() + static_cast<std::ptrdiff_t>(last)));
+    const std::vector<AudioWindow> rows(windows.begin() + static_cast<std::ptrdiff_t>(first),
+                                        windows.begin() + static_cast<std::ptrdiff_t>(last));
+    // Rows only as long as the batch's longest window (rounded up to what the model and the chunking
+    // accept): a held-out span shorter than the window costs its own length, not the window's. The
+    // model is causal, so the padding after a window never changes the losses of its targets.
+    int64_t longest = 0;
+    for (const AudioWindow& w : rows) longest = std::max(longest, w.length);
+    const int64_t multiple = chunk > 0 ? std::lcm(model.length_multiple(), chunk) : model.length_multiple();
+    const int64_t L = std::min(dataset.options().window, (std::max<int64_t>(longest - 1, 1) + multiple - 1) / multiple * multiple);
+    AudioBatch ab = dataset.make_batch(rows, L + 1);
     TokenBatch tb = window_inputs_targets(ab);
     LossResult r = audio_loss(model, tb.inputs.to(model.device()), tb.targets.to(model.device()), chunk);
     loss_sum += r.loss_sum;

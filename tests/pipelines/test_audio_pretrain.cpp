@@ -109,6 +109,37 @@ TEST(AudioPretrain, HeldOutWindowsCoverTheSpanOnce) {
   }
 }
 
+// Held-out rows are cut to the batch's longest window (a short span costs its own length): the losses are
+// those of rows padded to the full training window, since the model is causal.
+TEST(AudioPretrain, ShortHeldOutSpansCostTheirLengthAndScoreTheSame) {
+  Rng rng(test::test_seed());
+  Fixture fx(rng, 900);
+  const AudioPretrainConfig cfg = cfg::parse<AudioPretrainConfig>("domain = \"audio\"\n", "(test)", test::tiny_pretrain_sets(fx.root));
+  const AudioModel model = make_audio_model(cfg.model, 256, Device::cpu);
+  AudioDatasetOptions o;
+  o.window = 64;
+  AudioDataset ds(list_audio_files(fx.root + "/valid"), o);
+  for (int64_t span : {int64_t{10}, int64_t{37}, int64_t{0}}) {
+    const std::vector<AudioWindow> windows = heldout_windows(ds, span);
+    const AudioEval e = evaluate_audio(model, ds, windows, 2, 0, "valid");
+    double loss_sum = 0;
+    int64_t n = 0;
+    for (size_t first = 0; first < windows.size(); first += 2) {
+      const std::vector<AudioWindow> rows(windows.begin() + static_cast<std::ptrdiff_t>(first),
+                                          windows.begin() + static_cast<std::ptrdiff_t>(std::min(windows.size(), first + 2)));
+      const AudioBatch full = ds.make_batch(rows);  // rows of the whole window, 65 tokens
+      ASSERT_EQ(full.tokens.size(1), 65);
+      const TokenBatch tb = window_inputs_targets(full);
+      const LossResult r = audio_loss(model, tb.inputs, tb.targets);
+      loss_sum += r.loss_sum;
+      n += r.n_valid;
+    }
+    EXPECT_EQ(e.targets, n) << "span " << span;
+    EXPECT_NEAR(e.loss, loss_sum / static_cast<double>(n), 1e-6 * std::abs(e.loss)) << "span " << span;
+  }
+  EXPECT_THROW(ds.make_batch(heldout_windows(ds, 10), 66), Error);  // wider than the training row
+}
+
 TEST(AudioPretrain, MambaLmKindTrainsAndResumes) {
   Rng rng(test::test_seed());
   Fixture fx(rng);
