@@ -244,7 +244,7 @@ DigitsConfig classifier_config(const std::string& ckpt, const std::string& confi
   const std::string text = read_checkpoint_config(ckpt);
   DigitsConfig cfg;
   try {
-    cfg = cfg::parse<DigitsConfig>(text, ckpt + ":/config", config_path.empty() ? sets : std::vector<std::string>{});
+    cfg = cfg::parse<DigitsConfig>(text, ckpt + ":/config");
   } catch (const Error& e) {
     MS_FAIL("'", ckpt, "' is not a digit classifier checkpoint (its config does not parse as one: ", e.what(), ")");
   }
@@ -252,6 +252,8 @@ DigitsConfig classifier_config(const std::string& ckpt, const std::string& confi
     const std::vector<std::string> classes = cfg.classifier.classes;
     cfg = cfg::load<DigitsConfig>(config_path, sets);
     if (cfg.classifier.classes.empty()) cfg.classifier.classes = classes;
+  } else if (!sets.empty()) {
+    cfg = cfg::parse<DigitsConfig>(text, ckpt + ":/config", sets);  // a bad --set is reported as such
   }
   if (cfg.classifier.classes.size() < 2) MS_FAIL("'", ckpt, "': its config lists no classifier.classes");
   return cfg;

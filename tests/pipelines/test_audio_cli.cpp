@@ -228,6 +228,12 @@ TEST(AudioCli, EvalScoresADigitClassifierCheckpoint) {
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.err.find(dir + "/nowhere"), std::string::npos) << bad.err;
   EXPECT_EQ(count_lines(bad.err), 1) << bad.err;
+  // A misspelt --set key is reported as such, not as "not a classifier checkpoint".
+  test::CliResult typo = test::run_mambaseq(
+      {"eval", "--ckpt", dir + "/run/last.h5", "--out", dir + "/eval3", "--set", "data.tets=x"}, 60, dir);
+  EXPECT_EQ(typo.status, 1);
+  EXPECT_NE(typo.err.find("data.tets"), std::string::npos) << typo.err;
+  EXPECT_EQ(typo.err.find("not a digit classifier"), std::string::npos) << typo.err;
 }
 
 }  // namespace
