@@ -111,8 +111,7 @@ std::vector<AudioEval> eval_audio_pretrain(const RunRequest& req) {
   };
   one(files.valid, "valid");
   one(files.test, "test");
-  const std::string dir = !req.out.empty() ? req.out : (std::filesystem::path(req.ckpt).parent_path() / "eval").string();
-  std::filesystem::create_directories(dir);
+  const std::string dir = eval_folder(req);
   MetricsWriter metrics(dir + "/metrics.jsonl");
   for (const AudioEval& e : out)
     metrics.write(MetricsRow(0, e.split, e.loss)

@@ -410,8 +410,7 @@ std::vector<ClassifierEval> eval_digit_classifier(const RunRequest& req) {
   const LoadedClassifier c = load_classifier(req.ckpt, cfg, resolve_device(cfg.train));
   const ClipQuantizer cq = clip_quantizer(d);
   const std::vector<ClipSet> heldout = load_heldout(d);
-  const std::string dir = !req.out.empty() ? req.out : (std::filesystem::path(req.ckpt).parent_path() / "eval").string();
-  std::filesystem::create_directories(dir);
+  const std::string dir = eval_folder(req);
   MetricsWriter metrics(dir + "/metrics.jsonl");
   std::vector<ClassifierEval> evals;
   for (const ClipSet& h : heldout) {

@@ -315,9 +315,7 @@ FinetuneResult eval_finetune(const RunRequest& req) {
   }
   std::unique_ptr<Setup> s = make_setup(cfg);
   const int64_t step = load_training_checkpoint(req.ckpt, s->model.params, nullptr);
-  const std::string dir =
-      req.out.empty() ? (std::filesystem::path(req.ckpt).parent_path() / "eval").string() : req.out;
-  std::filesystem::create_directories(dir);
+  const std::string dir = eval_folder(req);
   FinetuneResult r;
   r.length = cfg.data.length;
   r.run_dir = dir;

@@ -252,9 +252,7 @@ PretrainResult eval_pretrain(const RunRequest& req) {
           : cfg::load<PretrainConfig>(req.config_path, req.sets);
   std::unique_ptr<Setup> s = make_setup(cfg);
   const int64_t step = load_training_checkpoint(req.ckpt, s->model.params, nullptr);
-  const std::string dir =
-      req.out.empty() ? (std::filesystem::path(req.ckpt).parent_path() / "eval").string() : req.out;
-  std::filesystem::create_directories(dir);
+  const std::string dir = eval_folder(req);
 
   PretrainResult result;
   result.run_dir = dir;

@@ -2,6 +2,8 @@
 
 #include <omp.h>
 
+#include <filesystem>
+
 #include "kernels/memory.h"
 
 namespace ms {
@@ -98,6 +100,12 @@ RunSetup setup_run(const RunRequest& req, const std::string& name, const std::st
   }
   s.files = prepare_run(dir, config_toml, s.resume_step, false);
   return s;
+}
+
+std::string eval_folder(const RunRequest& req) {
+  const std::string dir = !req.out.empty() ? req.out : (std::filesystem::path(req.ckpt).parent_path() / "eval").string();
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 }  // namespace ms

@@ -81,4 +81,7 @@ struct RunSetup {
 };
 RunSetup setup_run(const RunRequest& req, const std::string& name, const std::string& config_toml);
 
+// The folder an evaluation of req.ckpt writes to: --out, or eval/ beside the checkpoint; created.
+std::string eval_folder(const RunRequest& req);
+
 }  // namespace ms
