@@ -10,17 +10,17 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMAMBASEQ_CUDA=ON -D
 # WITH_PIPELINE_TESTS=1 also packs test_pipelines (its GPU tests: CUDA-graph generation, checkpoints of
 # device tensors); it adds a few MB, so leave it out when the call also carries the audio data.
 # CLI_ONLY=1 packs the mambaseq binary alone, compressed harder (about 21 MB): room for the
-# piano data (tools/piano_context.sh) in the same call.
+# piano data (.carry/piano_data.tar of tools/pack_audio_data.sh, ~40 MB) in the same call.
 targets=(mambaseq test_cuda)
+xz_level=-1
 [[ ${WITH_PIPELINE_TESTS:-0} == 1 ]] && targets+=(test_pipelines)
-[[ ${CLI_ONLY:-0} == 1 ]] && targets=(mambaseq)
+[[ ${CLI_ONLY:-0} == 1 ]] && { targets=(mambaseq); xz_level=-9; }
 cmake --build "$build" --target "${targets[@]}"
 rm -rf .carry/gpu .carry/gpu.tar.xz
-bins=("$build/mambaseq" "$build/tests/test_cuda")
-[[ ${WITH_PIPELINE_TESTS:-0} == 1 ]] && bins+=("$build/tests/test_pipelines")
-[[ ${CLI_ONLY:-0} == 1 ]] && bins=("$build/mambaseq")
+bins=()  # the CLI sits in the build folder, the test binaries in its tests/
+for t in "${targets[@]}"; do if [[ $t == mambaseq ]]; then bins+=("$build/$t"); else bins+=("$build/tests/$t"); fi; done
 tools/pack_runtime.sh .carry/gpu "${bins[@]}"
 strip -s .carry/gpu/bin/*
-tar -C .carry -cf - gpu | xz "$([[ ${CLI_ONLY:-0} == 1 ]] && echo -9 || echo -1)" -T2 > .carry/gpu.tar.xz
+tar -C .carry -cf - gpu | xz "$xz_level" -T2 > .carry/gpu.tar.xz
 rm -rf .carry/gpu
 ls -la .carry/gpu.tar.xz

@@ -10,7 +10,7 @@
 # Usage: tools/pack_audio_data.sh [DATA_DIR (default data/audio)]
 # Knobs: TRAIN_EVERY (14: the sc09/train stride), DIGITS_ONLY=1 (no piano; for tools/digits_sweep.sh),
 #        PIANO_ONLY=1 (no sc09), PIANO_SECONDS (30), PIANO_EVERY (3), TAR (.carry/audio_data.tar).
-# For the piano context experiment (about 37 MB: the middle 50 s of every training piece, 38 min):
+# For the piano context experiment (about 40 MB: the middle 50 s of every training piece, 37 min):
 #   PIANO_ONLY=1 PIANO_EVERY=1 PIANO_SECONDS=50 TAR=.carry/piano_data.tar tools/pack_audio_data.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
