@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (device tool) over binaries packed by tools/gpu_build.sh: the GPU tests, then
 # the benches; logs go to $OUT (they come back), a short summary is printed last.
-# Usage: tools/gpu_check.sh [tests|bench|all] [extra bench args...]
+# Usage: tools/gpu_check.sh [tests|bench|all|variants] [extra bench args...]
+#   variants: the scan tests, then the scan bench timing the kernel variants of SCAN_IMPLS (FWD/BWD,
+#   comma-separated, e.g. auto/auto,sliced4/wide) on the same inputs at SCAN_LENGTHS (default 2^14..2^20 of the anchor shapes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -22,6 +24,16 @@ if [[ $what == tests || $what == all ]]; then
     status=$((status | rc))
     echo "test_pipelines (GPU tests) exit $rc: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/test_pipelines_gpu.log" | tr '\n' ' ')"
   fi
+fi
+if [[ $what == variants ]]; then
+  $run test_cuda --gtest_brief=1 --gtest_filter='*CudaScan*' >"$out/test_scan.log" 2>&1; rc=$?
+  status=$((status | rc))
+  echo "scan tests exit $rc: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/test_scan.log" | tr '\n' ' ')"
+  grep -E '^\[  FAILED|Failure|rel_l2' "$out/test_scan.log" | head -20
+  MAMBASEQ_BENCH_IMPLS=${SCAN_IMPLS:-auto/auto} MAMBASEQ_BENCH_LENGTHS=${SCAN_LENGTHS:-16384,65536,262144,1048576} \
+    $run test_cuda --gtest_also_run_disabled_tests --gtest_filter='*ScanBench*' >"$out/bench_variants.txt" 2>&1 ||
+    { status=1; echo "scan variant bench failed"; }
+  grep -vE '^\[|^Note|^$' "$out/bench_variants.txt" | tail -80
 fi
 if [[ $what == bench || $what == all ]]; then
   benches=${BENCHES:-scan model generate parity}

@@ -24,13 +24,14 @@ void forward_combine(const KernelKey& k, const Params& p);
 void forward_main(const KernelKey& k, const Params& p);
 
 // v5 forward (selective_scan_fwd_sliced.cu): 64 channels per block, slices_for<NT, CPLX>() lanes per
-// channel. With an L split the local pass runs on its own, finer segments (Params lp: n_seg / seg_chunks
-// of those) so that its grid fills the GPU, `segments` of them from the first; the combine walks them
-// and writes the state entering each of the main pass's segments (per_main local segments per main one).
-int forward_sliced_blocks_per_sm(const KernelKey& k);
+// channel (`tpc4`: 4 lanes of 4 states for real N = 16). With an L split the local pass runs on its own,
+// finer segments (Params lp: n_seg / seg_chunks of those) so that its grid fills the GPU, `segments` of
+// them from the first; the combine walks them and writes the state entering each of the main pass's
+// segments (per_main local segments per main one).
+int forward_sliced_blocks_per_sm(const KernelKey& k, bool tpc4);
 void forward_sliced_local(const KernelKey& k, const Params& lp, int segments);
 void forward_sliced_combine(const KernelKey& k, const Params& p, int fine, int per_main);
-void forward_sliced_main(const KernelKey& k, const Params& p);
+void forward_sliced_main(const KernelKey& k, const Params& p, bool tpc4);
 
 // v5 forward for few channels and long L (selective_scan_fwd_lanes.cu): lanes over time, no L split.
 int forward_lanes_blocks_per_sm(const KernelKey& k);

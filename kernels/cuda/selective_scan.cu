@@ -97,17 +97,19 @@ scan::KernelKey key_of(const ScanDims& dm, DType dt) {
   return scan::KernelKey{dt, scan::padded_states(dm.state), dm.complex};
 }
 
-// Which kernels run. MAMBASEQ_SCAN_FWD = v4 | sliced | lanes | auto and MAMBASEQ_SCAN_BWD = v4 | v5 | auto
-// (read at every call, so tests and benchmarks can compare them in one process); auto is the default
-// and picks per shape (docs/cuda-scan.md).
-enum class FwdImpl { v4, sliced, lanes, automatic };
+// Which kernels run. MAMBASEQ_SCAN_FWD = v4 | sliced | sliced4 | lanes | auto and MAMBASEQ_SCAN_BWD =
+// v4 | wide | narrow | auto (read at every call, so tests and benchmarks can compare them in one process);
+// auto is the default and picks per shape (docs/cuda-scan.md). sliced4: the sliced main pass with 4 lanes
+// of 4 states per channel for real N = 16 (other keys: sliced).
+enum class FwdImpl { v4, sliced, sliced4, lanes, automatic };
 FwdImpl fwd_impl() {
   const char* e = std::getenv("MAMBASEQ_SCAN_FWD");
   if (!e || !*e || !std::strcmp(e, "auto")) return FwdImpl::automatic;
   if (!std::strcmp(e, "v4")) return FwdImpl::v4;
   if (!std::strcmp(e, "sliced")) return FwdImpl::sliced;
+  if (!std::strcmp(e, "sliced4")) return FwdImpl::sliced4;
   if (!std::strcmp(e, "lanes")) return FwdImpl::lanes;
-  MS_FAIL("MAMBASEQ_SCAN_FWD=", e, " is not one of v4, sliced, lanes, auto");
+  MS_FAIL("MAMBASEQ_SCAN_FWD=", e, " is not one of v4, sliced, sliced4, lanes, auto");
 }
 
 // MAMBASEQ_SCAN_BWD = v4 | wide | narrow | auto: v4's kernels, or the sliced ones with 8 (wide) or 4
@@ -133,6 +135,10 @@ void split_length_blocks(Params& p, int blocks_per_sm) {
 // H100 it measured 1.3-2.5x slower than the split sliced scan (docs/cuda-scan-notes.md, v5 run 2).
 // With a split, the local pass runs on per_main finer segments per main segment, as many as fill a wave
 // (with 2 main segments only one is scanned locally, which would leave half the GPU idle).
+// For f32 real N = 16, auto takes the 4-lane main pass (sliced4) where it runs unsplit and the 2-lane one
+// would split: twice the lanes per channel cost more per element-state than they save in parallelism
+// except where they avoid the second exp pass (H100: f32 L = 2^16, B = 16 13.9 -> 12.4 ms; bf16 was
+// slower at every shape, docs/cuda-scan-notes.md, v6).
 struct FwdPlan {
   FwdImpl impl;
   int per_main = 1;
@@ -145,13 +151,25 @@ FwdPlan plan_forward(FwdImpl want, const scan::KernelKey& key, Params& p) {
     return {FwdImpl::v4};
   }
   if (want == FwdImpl::lanes) return {FwdImpl::lanes};
-  const int bps = scan::forward_sliced_blocks_per_sm(key);
-  const int64_t wave = (int64_t)bps * sm_count();
   const int64_t per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
-  if (4 * per_seg < 3 * wave) split_length_blocks(p, bps);
-  FwdPlan plan{FwdImpl::sliced};
-  if (p.n_seg > 1) {
-    plan.per_main = (int)std::max<int64_t>(1, wave / (per_seg * (p.n_seg - 1)));
+  // Sets p's main segments (n_seg, seg_chunks) for the main pass with 4 lanes per channel or the default.
+  auto split_for = [&](bool tpc4) {
+    const int bps = scan::forward_sliced_blocks_per_sm(key, tpc4);
+    p.n_seg = 1;
+    p.seg_chunks = p.n_chunks;
+    if (4 * per_seg < 3 * (int64_t)bps * sm_count()) split_length_blocks(p, bps);
+  };
+  FwdImpl impl = want == FwdImpl::sliced4 ? FwdImpl::sliced4 : FwdImpl::sliced;
+  split_for(impl == FwdImpl::sliced4);
+  if (want == FwdImpl::automatic && p.n_seg > 1 && key.dtype == DType::f32 && !key.complex && key.nt == 16) {
+    split_for(true);
+    if (p.n_seg == 1) impl = FwdImpl::sliced4;
+    else split_for(false);
+  }
+  FwdPlan plan{impl};
+  if (p.n_seg > 1) {  // the local pass runs the default lanes per channel
+    const int64_t local_wave = (int64_t)scan::forward_sliced_blocks_per_sm(key, false) * sm_count();
+    plan.per_main = (int)std::max<int64_t>(1, local_wave / (per_seg * (p.n_seg - 1)));
     plan.per_main = std::min(plan.per_main, p.seg_chunks);
     const int fine_chunks = (p.seg_chunks + plan.per_main - 1) / plan.per_main;
     p.seg_chunks = fine_chunks * plan.per_main;  // main segments are whole local segments
@@ -231,7 +249,7 @@ void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, co
     scan::forward_local(key, p);
     scan::forward_combine(key, p);
     scan::forward_main(key, p);
-  } else if (impl == FwdImpl::sliced) {
+  } else if (impl == FwdImpl::sliced || impl == FwdImpl::sliced4) {
     if (p.n_seg > 1) {
       Params lp = p;
       lp.n_seg = fine;
@@ -239,7 +257,7 @@ void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, co
       scan::forward_sliced_local(key, lp, (p.n_seg - 1) * plan.per_main);  // all but the last main segment
       scan::forward_sliced_combine(key, p, fine, plan.per_main);
     }
-    scan::forward_sliced_main(key, p);
+    scan::forward_sliced_main(key, p, impl == FwdImpl::sliced4);
   } else {
     scan::forward_lanes(key, p);
   }

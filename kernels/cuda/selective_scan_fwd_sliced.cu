@@ -48,10 +48,11 @@ constexpr int fwd_min_blocks() {
 
 // LOCAL: scan segment `seg` from a zero state, record its end state and sum of delta.
 // !LOCAL: scan from the segment's true start state writing out, chunk states and last_state.
-template <class T, int NT, bool CPLX, bool LOCAL>
-__global__ void __launch_bounds__(kChan * slices_for<NT, CPLX>(), fwd_min_blocks<NT, CPLX>())
-    fwd_sliced_kernel(Params p) {
-  constexpr int TPC = slices_for<NT, CPLX>();
+// TPC: lanes per channel (the default, or 4 lanes of 4 states for real N = 16: twice the lanes, for grids
+// that then fill the GPU without an L split); MINB: resident blocks per SM the registers must allow.
+template <class T, int NT, bool CPLX, bool LOCAL, int TPC = slices_for<NT, CPLX>(),
+          int MINB = fwd_min_blocks<NT, CPLX>()>
+__global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p) {
   constexpr int CW = CPLX ? 2 : 1;
   constexpr int SP = NT / TPC;  // states per lane
   constexpr int S = SP * CW;    // floats of state per lane
@@ -271,10 +272,24 @@ int grid_blocks(const Params& p, int segments) {
 
 }  // namespace
 
-int forward_sliced_blocks_per_sm(const KernelKey& key) {
+// The main pass with 4 lanes per channel exists for real N = 16; other keys run their default.
+template <class T, int NT, bool CPLX>
+constexpr bool has_tpc4() {
+  return !CPLX && NT == 16;
+}
+constexpr int kMainTpc4MinBlocks = 3;  // 256 lanes per block, 24 warps per SM: ~80 registers
+
+int forward_sliced_blocks_per_sm(const KernelKey& key, bool tpc4) {
   int r = 0;
-  MS_SCAN_DISPATCH(key, T, NT, CPLX,
-                   r = resident_blocks(fwd_sliced_kernel<T, NT, CPLX, false>, kChan * slices_for<NT, CPLX>()));
+  MS_SCAN_DISPATCH(key, T, NT, CPLX, {
+    if constexpr (has_tpc4<T, NT, CPLX>()) {
+      if (tpc4) {
+        r = resident_blocks(fwd_sliced_kernel<T, NT, CPLX, false, 4, kMainTpc4MinBlocks>, kChan * 4);
+        return;
+      }
+    }
+    r = resident_blocks(fwd_sliced_kernel<T, NT, CPLX, false>, kChan * slices_for<NT, CPLX>());
+  });
   return r;
 }
 
@@ -295,10 +310,17 @@ void forward_sliced_combine(const KernelKey& key, const Params& p, int fine, int
   MS_CUDA_CHECK_LAUNCH();
 }
 
-void forward_sliced_main(const KernelKey& key, const Params& p) {
-  MS_SCAN_DISPATCH(key, T, NT, CPLX,
-                   fwd_sliced_kernel<T, NT, CPLX, false>
-                   <<<grid_blocks(p, p.n_seg), kChan * slices_for<NT, CPLX>(), 0, stream()>>>(p));
+void forward_sliced_main(const KernelKey& key, const Params& p, bool tpc4) {
+  MS_SCAN_DISPATCH(key, T, NT, CPLX, {
+    if constexpr (has_tpc4<T, NT, CPLX>()) {
+      if (tpc4) {
+        fwd_sliced_kernel<T, NT, CPLX, false, 4, kMainTpc4MinBlocks>
+            <<<grid_blocks(p, p.n_seg), kChan * 4, 0, stream()>>>(p);
+        return;
+      }
+    }
+    fwd_sliced_kernel<T, NT, CPLX, false><<<grid_blocks(p, p.n_seg), kChan * slices_for<NT, CPLX>(), 0, stream()>>>(p);
+  });
   MS_CUDA_CHECK_LAUNCH();
 }
 

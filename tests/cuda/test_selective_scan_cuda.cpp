@@ -12,7 +12,8 @@
 // Accumulated gradients (dA, dD, ddelta_bias) start from random values and the compared quantity is
 // the increment, so a kernel that overwrote them would fail. Overwritten outputs start as NaN.
 // Every case runs under each kernel combination of kImpls (v4, the sliced v5 kernels with an L split where
-// the grid is small, lanes over time, and the default choice), against one CPU reference.
+// the grid is small, lanes over time, 4 lanes per channel in the forward, and the default choice), against
+// one CPU reference.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -119,11 +120,12 @@ Tensor host(const Tensor& t) { return t.to(Device::cpu).to(DType::f32); }
 
 // The kernel combinations every case runs (MAMBASEQ_SCAN_FWD / MAMBASEQ_SCAN_BWD, see
 // kernels/cuda/selective_scan.cu): v4's kernels; the sliced forward (split over L where the grid is small)
-// with the wide sliced backward; the lanes-over-time forward with the narrow sliced backward; the default.
+// with the wide sliced backward; the lanes-over-time forward with the narrow sliced backward; the sliced
+// forward with 4 lanes per channel (real N = 16, split or not); the default.
 struct Impl {
   const char *fwd, *bwd;
 };
-constexpr Impl kImpls[] = {{"v4", "v4"}, {"sliced", "wide"}, {"lanes", "narrow"}, {"auto", "auto"}};
+constexpr Impl kImpls[] = {{"v4", "v4"}, {"sliced", "wide"}, {"lanes", "narrow"}, {"sliced4", "wide"}, {"auto", "auto"}};
 
 // Sets the implementation variables for the lifetime of the object, restoring "auto" afterwards.
 struct ImplScope {
