@@ -11,7 +11,9 @@
 # /tmp/mambaseq as tools/gpu_check.sh does) and the data subset (tools/pack_audio_data.sh -> .carry/audio_data.tar):
 #   run(command="tools/audio_experiments.sh", carry=[".carry/gpu.tar.xz", ".carry/audio_data.tar"])
 # Knobs (environment): MS (the mambaseq command), PARTS ("a b c"), RUN_S (cap per piano run, 50),
-# PIANO_STEPS (200), PIANO_SSMS ("real complex"), PIANO_TOKENS (2^18 = 262144 tokens per step: batch 32 / 8 / 2),
+# PIANO_STEPS (200), PIANO_SSMS ("real complex"), PIANO_CONTEXTS (log2 of the windows, "13 15 17": one
+# context per call for runs longer than a call allows three), PIANO_SET (more --set arguments for the piano
+# runs, e.g. "--set model.seed=1 --set train.seed=1"), PIANO_TOKENS (2^18 = 262144 tokens per step: batch 32 / 8 / 2),
 # PIANO_EVAL_EVERY (0: only at the end), EVAL_SPAN (131072),
 # CLS_STEPS (400), CLS_S (130), DIGITS_STEPS (300), GEN_SECONDS (1.0), DEVICE (cuda),
 # DATA_TAR (.carry/audio_data.tar; .carry/piano_data.tar for the larger piano set, see tools/pack_audio_data.sh).
@@ -53,7 +55,7 @@ if [[ " $parts " == *" a "* ]]; then
   printf "ssm\tcontext\tbatch\ttokens_per_step\tsteps_done\ttrain_s\ttokens_per_s\tvalid_bits_per_sample\n" >"$out/piano_context.tsv"
   printf "ssm\tcontext\tstep\tvalid_bits_per_sample\n" >"$out/piano_curve.tsv"
   for ssm in ${PIANO_SSMS:-real complex}; do
-    for lg in 13 15 17; do
+    for lg in ${PIANO_CONTEXTS:-13 15 17}; do
       L=$((1 << lg)); B=$(( ${PIANO_TOKENS:-262144} / L )); name=piano_${ssm}_2e$lg
       stamp "piano $ssm context 2^$lg (batch $B, $steps steps)"
       t0=$(date +%s.%N)
@@ -62,7 +64,7 @@ if [[ " $parts " == *" a "* ]]; then
         --set data.window=$L --set data.eval_window=$L --set data.eval_span=${EVAL_SPAN:-131072} --set data.eval_batch=$(( B > 8 ? 8 : B )) \
         --set model.ssm=$ssm --set model.d_model=64 --set model.n_layer=2 \
         --set train.steps=$steps --set train.batch_size=$B --set train.log_every=10 --set train.eval_every=${PIANO_EVAL_EVERY:-0} \
-        --set train.ckpt_every=0 --set train.device=$dev --set optim.warmup=20 \
+        --set train.ckpt_every=0 --set train.device=$dev --set optim.warmup=20 ${PIANO_SET:-} \
         >"$out/$name.log" 2>&1
       t1=$(date +%s.%N)
       m="$work/$name/metrics.jsonl"
