@@ -20,7 +20,7 @@ RunRequest request_of(const Args& a) {
 }
 
 bool is_classifier_checkpoint(const std::string& path) {
-  for (const auto& [name, t] : read_checkpoint(path).params)
+  for (const std::string& name : read_checkpoint_param_names(path))
     if (name.rfind("head.", 0) == 0) return true;
   return false;
 }

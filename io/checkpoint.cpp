@@ -318,6 +318,14 @@ struct Reader {
     return t;
   }
 
+  // The dataset names under a group, in the order they were written.
+  std::vector<std::string> names(const char* group_name) const {
+    H5Id g = open_group(file, group_name, std::string("/") + group_name);
+    std::vector<std::string> out;
+    list(g, "", std::string("/") + group_name + "/", out);
+    return out;
+  }
+
   NamedTensors tensors(const char* group_name) const {
     const std::string shown = std::string("/") + group_name + "/";
     H5Id g = open_group(file, group_name, std::string("/") + group_name);
@@ -442,6 +450,11 @@ Checkpoint read_checkpoint(const std::string& path) {
 std::string read_checkpoint_config(const std::string& path) {
   std::lock_guard<std::mutex> lock(hdf5_mutex());
   return open_checkpoint(path).config();
+}
+
+std::vector<std::string> read_checkpoint_param_names(const std::string& path) {
+  std::lock_guard<std::mutex> lock(hdf5_mutex());
+  return open_checkpoint(path).names("params");
 }
 
 }  // namespace ms

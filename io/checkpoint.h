@@ -47,6 +47,9 @@ Checkpoint read_checkpoint(const std::string& path);
 // Only /config, without reading tensors (to rebuild the model a checkpoint was trained with).
 std::string read_checkpoint_config(const std::string& path);
 
+// The names of the parameter tensors, without reading them (what kind of model a checkpoint holds).
+std::vector<std::string> read_checkpoint_param_names(const std::string& path);
+
 // The tensor called `name`, or nullptr.
 const Tensor* find_tensor(const NamedTensors& tensors, const std::string& name);
 

@@ -116,6 +116,9 @@ TEST(Checkpoint, RoundTripIsBitExact) {
   EXPECT_EQ(ms::find_tensor(back.params, "backbone.layers.0.mixer.A_log")->dtype(), DType::f64);
   EXPECT_EQ(ms::find_tensor(back.params, "half")->dtype(), DType::bf16);
   EXPECT_EQ(ms::read_checkpoint_config(path), ck.config);
+  std::vector<std::string> names;  // the names-only read lists the parameters in order
+  for (const auto& [name, t] : ck.params) names.push_back(name);
+  EXPECT_EQ(ms::read_checkpoint_param_names(path), names);
   // Writing over an existing checkpoint replaces it; a config larger than a header holds still works.
   Checkpoint big = ck;
   big.config = std::string(200000, 'x') + "\n";
