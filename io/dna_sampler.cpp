@@ -158,20 +158,4 @@ LmBatch lm_batch_of(const WindowSampler& s, const std::vector<Window>& windows, 
   return b;
 }
 
-void check_schedule(const SeqLenSchedule& s) {
-  if (s.max_len < 1) MS_FAIL("sequence length must be at least 1, got ", s.max_len);
-  if (s.start_len < 0) MS_FAIL("warmup start length must be >= 0 (0 = no warmup), got ", s.start_len);
-  if (s.start_len > s.max_len)
-    MS_FAIL("warmup start length ", s.start_len, " is longer than the sequence length ", s.max_len);
-  if (s.start_len > 0 && s.start_len < s.max_len && s.steps_per_stage < 1)
-    MS_FAIL("sequence-length warmup needs steps_per_stage >= 1, got ", s.steps_per_stage);
-}
-
-int64_t seq_len_at(const SeqLenSchedule& s, int64_t step) {
-  if (s.start_len <= 0 || s.start_len >= s.max_len || s.steps_per_stage <= 0) return s.max_len;
-  int64_t len = s.start_len;
-  for (int64_t stage = std::max<int64_t>(step, 0) / s.steps_per_stage; stage > 0 && len < s.max_len; --stage) len *= 2;
-  return std::min(len, s.max_len);
-}
-
 }  // namespace ms::dna

@@ -94,14 +94,4 @@ std::vector<Window> tile_windows(const std::vector<Interval>& intervals, int64_t
 LmBatch lm_batch_of(const WindowSampler& s, const std::vector<Window>& windows, size_t first, int64_t batch,
                     int64_t length);
 
-// Sequence-length warmup: start_len at step 0, doubled every steps_per_stage steps, capped at max_len.
-// start_len == 0 (or >= max_len) means no warmup.
-struct SeqLenSchedule {
-  int64_t max_len = 1024;
-  int64_t start_len = 0;
-  int64_t steps_per_stage = 0;
-};
-int64_t seq_len_at(const SeqLenSchedule& s, int64_t step);
-void check_schedule(const SeqLenSchedule& s);  // errors for lengths < 1, start > max, stages < 1
-
 }  // namespace ms::dna

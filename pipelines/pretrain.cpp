@@ -8,6 +8,7 @@
 #include "io/atomic_file.h"
 #include "io/dna_dataset.h"
 #include "io/prefetch.h"
+#include "io/seq_len_schedule.h"
 #include "pipelines/dna_files.h"
 #include "pipelines/dna_token_source.h"
 #include "pipelines/markov.h"
@@ -90,8 +91,8 @@ struct Setup {
 std::unique_ptr<Setup> make_setup(const PretrainConfig& cfg) {
   auto s = std::make_unique<Setup>();
   s->cfg = cfg;
-  dna::SeqLenSchedule sched{cfg.data.length, cfg.data.warmup_start, cfg.data.warmup_stage_steps};
-  dna::check_schedule(sched);
+  SeqLenSchedule sched{cfg.data.length, cfg.data.warmup_start, cfg.data.warmup_stage_steps};
+  check_schedule(sched);
   s->device = resolve_device(cfg.train);
   s->data = load_data(cfg.data);
   DnaSourceOptions so;
@@ -187,7 +188,7 @@ PretrainResult run_pretrain(const RunRequest& req) {
   }
   atomic_write_text(run.files.dir + "/data.txt", s->source.describe + "\n");
 
-  const dna::SeqLenSchedule sched{cfg.data.length, cfg.data.warmup_start, cfg.data.warmup_stage_steps};
+  const SeqLenSchedule sched{cfg.data.length, cfg.data.warmup_start, cfg.data.warmup_stage_steps};
   auto batch_at = [&cfg](int64_t length) {
     return cfg.data.batch_tokens > 0 ? std::max<int64_t>(1, cfg.data.batch_tokens / length) : cfg.train.batch_size;
   };
@@ -195,7 +196,7 @@ PretrainResult run_pretrain(const RunRequest& req) {
   // prefetcher starts at the first step this invocation runs (a resumed run's checkpoint step).
   std::unique_ptr<Prefetcher<TokenBatch>> prefetch;
   auto make_batch = [&s, sched, batch_at](uint64_t step) {
-    const int64_t L = dna::seq_len_at(sched, static_cast<int64_t>(step));
+    const int64_t L = seq_len_at(sched, static_cast<int64_t>(step));
     return s->source.train_batch(static_cast<int64_t>(step), batch_at(L), L);
   };
 
@@ -203,8 +204,8 @@ PretrainResult run_pretrain(const RunRequest& req) {
   loop.label = "pretrain " + cfg.name;
   loop.params = &s->model.params;
   loop.quiet = req.quiet;
-  loop.tokens_per_step = batch_at(dna::seq_len_at(sched, std::max<int64_t>(run.resume_step, 0))) *
-                         dna::seq_len_at(sched, std::max<int64_t>(run.resume_step, 0));
+  loop.tokens_per_step = batch_at(seq_len_at(sched, std::max<int64_t>(run.resume_step, 0))) *
+                         seq_len_at(sched, std::max<int64_t>(run.resume_step, 0));
   int64_t last_length = -1;
   std::string length_note;
   loop.step = [&](int64_t step) {

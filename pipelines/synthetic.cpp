@@ -4,7 +4,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "io/dna_sampler.h"
+#include "io/seq_len_schedule.h"
 #include "kernels/random.h"
 #include "pipelines/trainer.h"
 
@@ -90,7 +90,7 @@ SynthResult run_synth(const RunRequest& req) {
   if (task.kind == SynthTask::selective_copying && task.train_length < 2 * task.n_memorize)
     MS_FAIL("task.train_length (", task.train_length, ") must be at least twice task.n_memorize (", task.n_memorize,
             ")");
-  const dna::SeqLenSchedule schedule{task.train_length, task.warmup_length, task.warmup_stage_steps};
+  const SeqLenSchedule schedule{task.train_length, task.warmup_length, task.warmup_stage_steps};
   if (task.warmup_length > 0) {
     if (task.warmup_stage_steps < 1) MS_FAIL("task.warmup_stage_steps must be >= 1 when task.warmup_length is set");
     if (task.warmup_length > task.train_length)
@@ -118,7 +118,7 @@ SynthResult run_synth(const RunRequest& req) {
   loop.quiet = req.quiet;
   // With a length curriculum the batch keeps its sequence count and gets shorter sequences.
   loop.step = [&](int64_t step) {
-    const int64_t length = dna::seq_len_at(schedule, step);
+    const int64_t length = seq_len_at(schedule, step);
     loop.tokens_per_step = cfg.train.batch_size * length;
     TokenBatch tb = task_batch(task, length, static_cast<uint64_t>(cfg.train.seed),
                                static_cast<uint64_t>(step), cfg.train.batch_size);

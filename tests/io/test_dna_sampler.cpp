@@ -1,5 +1,5 @@
 // The pretraining window sampler: determinism from (seed, step, index), content, uniform start
-// positions, short intervals, reverse complement, evaluation tiling, length warmup and prefetching.
+// positions, short intervals, reverse complement, evaluation tiling and prefetching.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -157,21 +157,6 @@ TEST(WindowSampler, TilingPredictsEveryBaseOnce) {
   int64_t expect = (1000 - 17 - 1) + (300 - 1);
   EXPECT_EQ(static_cast<int64_t>(predicted.size()), expect);
   for (auto& [k, c] : predicted) EXPECT_EQ(c, 1);
-}
-
-TEST(SeqLenWarmup, DoublesOnScheduleUpToMax) {
-  SeqLenSchedule s{1 << 20, 1 << 10, 100};
-  check_schedule(s);
-  EXPECT_EQ(seq_len_at(s, 0), 1024);
-  EXPECT_EQ(seq_len_at(s, 99), 1024);
-  EXPECT_EQ(seq_len_at(s, 100), 2048);
-  EXPECT_EQ(seq_len_at(s, 950), 1024 << 9);
-  EXPECT_EQ(seq_len_at(s, 1000), 1 << 20);
-  EXPECT_EQ(seq_len_at(s, 1'000'000'000), 1 << 20);
-  EXPECT_EQ(seq_len_at({3000, 1000, 10}, 25), 3000);  // capped when not a power of two apart
-  EXPECT_EQ(seq_len_at({4096, 0, 0}, 0), 4096);       // no warmup
-  expect_error([&] { check_schedule({1024, 2048, 10}); }, {"longer than"});
-  expect_error([&] { check_schedule({1024, 512, 0}); }, {"steps_per_stage"});
 }
 
 TEST(Prefetcher, OrderIsDeterministicWhateverTheTiming) {
