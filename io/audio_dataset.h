@@ -96,7 +96,9 @@ class AudioDataset {
   // Training: row `index` of the batch at `step` is a window whose start is uniform over all window
   // starts of all (non-skipped) files, chosen by random_bits(seed', step, index) (kernels/random.h).
   AudioWindow sample_window(uint64_t seed, uint64_t step, int64_t index) const;
-  AudioBatch batch(uint64_t seed, uint64_t step, int64_t batch_size) const;
+  // `length` in (0, L): rows of length+1 tokens (a sequence-length warmup), the first length+1 tokens of
+  // the windows that `sample_window` draws, so starts stay where full windows fit.
+  AudioBatch batch(uint64_t seed, uint64_t step, int64_t batch_size, int64_t length = 0) const;
 
   // Evaluation: consecutive windows over every file, overlapping by one token, so every token of every
   // stream after its first is a target exactly once; the last window of a file may be short.

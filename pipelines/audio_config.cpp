@@ -32,6 +32,10 @@ void bind(cfg::Binder& b, AudioDataSection& c) {
   b.field("valid_fraction", c.valid_fraction, cfg::ge(0).lt(1), "with valid = \"\": share of files held out");
   b.field("split_seed", c.split_seed, cfg::ge(0), "with valid = \"\": seed of the split by file");
   b.field("window", c.window, cfg::range(1, 1 << 20), "tokens per training row (context length L)");
+  b.field("warmup_start", c.warmup_start, cfg::range(0, 1 << 20),
+          "> 0: sequence-length warmup from this window, doubling up to window; rows grow so a step keeps "
+          "batch_size x window tokens (0: none)");
+  b.field("warmup_stage_steps", c.warmup_stage_steps, cfg::ge(0), "warmup: steps per window length");
   b.field("quantization", c.quantization, cfg::one_of({"mulaw", "linear"}), "8-bit mu-law or linear tokens");
   b.field("bits", c.bits, cfg::range(2, 16), "token bits: the vocabulary is 2^bits");
   b.field("sample_rate", c.sample_rate, cfg::range(1000, 384000), "the model's sample rate (Hz)");

@@ -28,6 +28,8 @@ struct AudioDataSection {
   double valid_fraction = 0.05;                  // with valid = "": share of training files held out
   int64_t split_seed = 0;
   int64_t window = 16384;                        // L: tokens the model reads per training row
+  int64_t warmup_start = 0;                      // > 0: sequence-length warmup, first window (0: none)
+  int64_t warmup_stage_steps = 0;                // warmup: steps per window length; it doubles after each
   std::string quantization = "mulaw";            // mulaw | linear
   int64_t bits = 8;                              // tokens 0 .. 2^bits - 1 (the model's vocabulary)
   int64_t sample_rate = 16000;

@@ -44,8 +44,23 @@ AudioPretrainConfig load_audio_config(const RunRequest& req) {
     check(cfg.data.window, "data.window");
     check(cfg.data.eval_window, "data.eval_window");
     check(cfg.data.eval_chunk, "data.eval_chunk");
+    check(cfg.data.warmup_start, "data.warmup_start");
   }
+  const AudioDataSection& d = cfg.data;
+  if (d.warmup_start > d.window)
+    MS_FAIL(src, ": data.warmup_start = ", d.warmup_start, " is longer than data.window = ", d.window,
+            " (the warmup doubles the window from warmup_start up to window)");
+  if (d.warmup_start > 0 && d.warmup_start < d.window && d.warmup_stage_steps < 1)
+    MS_FAIL(src, ": data.warmup_start = ", d.warmup_start, " needs data.warmup_stage_steps >= 1 (steps per window length)");
   return cfg;
+}
+
+SeqLenSchedule audio_window_schedule(const AudioDataSection& d) {
+  return SeqLenSchedule{d.window, d.warmup_start, d.warmup_stage_steps};
+}
+
+int64_t audio_rows_at(const AudioDataSection& d, int64_t batch_size, int64_t window) {
+  return std::max<int64_t>(1, batch_size * d.window / window);
 }
 
 AudioEval evaluate_audio(const AudioModel& model, const AudioDataset& dataset, const std::vector<AudioWindow>& windows,
@@ -159,8 +174,15 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
   loop.params = &model.params();
   loop.tokens_per_step = cfg.train.batch_size * d.window;
   loop.quiet = req.quiet;
+  const SeqLenSchedule sched = audio_window_schedule(d);
+  int64_t last_window = d.window;
   loop.step = [&](int64_t step) {
-    AudioBatch ab = train.batch(static_cast<uint64_t>(cfg.train.seed), static_cast<uint64_t>(step), cfg.train.batch_size);
+    const int64_t L = seq_len_at(sched, step), rows = audio_rows_at(d, cfg.train.batch_size, L);
+    if (L != last_window && !req.quiet)
+      std::fprintf(stderr, "pretrain: step %lld: windows of %lld samples, %lld per step\n",
+                   static_cast<long long>(step + 1), static_cast<long long>(L), static_cast<long long>(rows));
+    last_window = L;
+    AudioBatch ab = train.batch(static_cast<uint64_t>(cfg.train.seed), static_cast<uint64_t>(step), rows, L);
     TokenBatch tb = window_inputs_targets(ab);
     return audio_forward_backward(model, tb.inputs.to(device), tb.targets.to(device));
   };

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/seq_len_schedule.h"
 #include "pipelines/audio_config.h"
 #include "pipelines/audio_model.h"
 
@@ -40,8 +41,13 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req);
 std::vector<AudioEval> eval_audio_pretrain(const RunRequest& req);
 
 // Loads a pretraining config from the request (file + --set) and checks what the sections alone cannot:
-// the model's length multiple against the window lengths.
+// the model's length multiple against the window lengths, the warmup against the window.
 AudioPretrainConfig load_audio_config(const RunRequest& req);
+
+// The training window at each step (data.warmup_start / warmup_stage_steps, up to data.window), and the
+// rows of a step at window `window`: batch_size x data.window tokens per step throughout.
+SeqLenSchedule audio_window_schedule(const AudioDataSection& d);
+int64_t audio_rows_at(const AudioDataSection& d, int64_t batch_size, int64_t window);
 
 // Held-out loss of `model` over `windows` of `dataset` (batches of `batch`, chunked by `chunk`).
 AudioEval evaluate_audio(const AudioModel& model, const AudioDataset& dataset, const std::vector<AudioWindow>& windows,

@@ -163,6 +163,17 @@ TEST(AudioDataset, CacheTokensAndWindowsAreDeterministic) {
       ASSERT_EQ(b1.tokens.data<int32_t>()[b * 513 + k], want) << "row " << b << " position " << k;
     }
   }
+  // A shorter window (sequence-length warmup): rows of 129 tokens, the starts of the full rows.
+  const AudioBatch s1 = ds.batch(42, 17, 8, 128);
+  ASSERT_EQ(s1.tokens.shape(), (Shape{8, 129}));
+  for (int64_t b = 0; b < 8; ++b) {
+    EXPECT_EQ(s1.windows[static_cast<size_t>(b)].offset, b1.windows[static_cast<size_t>(b)].offset);
+    EXPECT_EQ(s1.lengths[static_cast<size_t>(b)], std::min<int64_t>(b1.lengths[static_cast<size_t>(b)], 129));
+    EXPECT_TRUE(std::equal(s1.tokens.data<int32_t>() + b * 129, s1.tokens.data<int32_t>() + (b + 1) * 129,
+                           b1.tokens.data<int32_t>() + b * 513))
+        << "row " << b;
+  }
+  EXPECT_THROW(ds.batch(42, 17, 8, 513), Error);  // longer than the dataset's window
 }
 
 TEST(AudioDataset, WindowStartsAreUniformOverTheAudio) {

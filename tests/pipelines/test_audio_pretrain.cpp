@@ -1,5 +1,5 @@
-// Audio pretraining end to end on tiny generated WAV fixtures: exact resume, held-out coverage, both
-// model kinds, and the one-line errors for bad input.
+// Audio pretraining end to end on tiny generated WAV fixtures: exact resume, the window warmup, held-out
+// coverage, both model kinds, and the one-line errors for bad input.
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -70,6 +70,38 @@ TEST(AudioPretrain, StopAndResumeEqualsUninterruptedRun) {
     if (line.find("\"split\":\"train\"") != std::string::npos) steps.insert(std::stoi(line.substr(line.find(':') + 1)));
   for (int s : {2, 4, 6}) EXPECT_EQ(steps.count(s), 1u) << "step " << s;
   for (int s : steps) EXPECT_EQ(steps.count(s), 1u) << "step " << s << " logged twice";
+}
+
+TEST(AudioPretrain, WindowWarmupKeepsTokensPerStepAndResumesExactly) {
+  Rng rng(test::test_seed());
+  Fixture fx(rng);
+  const std::string out = fx.dir;
+  // window 64, warmup 16 -> 32 -> 64 every 2 steps: rows 8, 4, 2 (batch_size 2 x 64 tokens per step).
+  const std::vector<std::string> warm{"data.warmup_start=16", "data.warmup_stage_steps=2"};
+  RunRequest r = request(fx.root, out + "/full", warm);
+  const AudioPretrainConfig cfg = load_audio_config(r);
+  const SeqLenSchedule sched = audio_window_schedule(cfg.data);
+  const int64_t want[6] = {16, 16, 32, 32, 64, 64};
+  for (int64_t step = 0; step < 6; ++step) {
+    EXPECT_EQ(seq_len_at(sched, step), want[step]) << "step " << step;
+    EXPECT_EQ(audio_rows_at(cfg.data, 2, want[step]) * want[step], 2 * 64) << "step " << step;
+  }
+  AudioPretrainResult full = run_audio_pretrain(r);
+  ASSERT_EQ(full.train_losses.size(), 6u);
+  // Not the run without warmup (whose first steps see 64-token windows).
+  AudioPretrainResult plain = run_audio_pretrain(request(fx.root, out + "/plain"));
+  EXPECT_NE(full.train_losses[0], plain.train_losses[0]);
+  // Stopped inside the warmup (after step 3, window 32) and resumed: the same losses.
+  std::vector<std::string> stop = warm;
+  stop.push_back("train.stop_after=3");
+  AudioPretrainResult first = run_audio_pretrain(request(fx.root, out + "/split", stop));
+  AudioPretrainResult second = run_audio_pretrain(request(fx.root, out + "/split", warm, /*resume=*/true));
+  ASSERT_EQ(first.train_losses.size(), 3u);
+  ASSERT_EQ(second.train_losses.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(first.train_losses[i], full.train_losses[i]) << "step " << i + 1;
+    EXPECT_EQ(second.train_losses[i], full.train_losses[3 + i]) << "step " << 4 + i;
+  }
 }
 
 TEST(AudioPretrain, HeldOutScoresEveryValidSampleOnceAndLossFalls) {
@@ -164,6 +196,13 @@ TEST(AudioPretrain, BadInputsGiveOneLineErrors) {
   // Window not a multiple of the pooling.
   std::string e = error_of([&] { run_audio_pretrain(request(fx.root, out + "/a", {"data.window=63"})); });
   EXPECT_NE(e.find("data.window = 63 must be a multiple of 4"), std::string::npos) << e;
+  // A warmup that cannot work: not a multiple of the pooling, longer than the window, no stage length.
+  e = error_of([&] { run_audio_pretrain(request(fx.root, out + "/a", {"data.warmup_start=30", "data.warmup_stage_steps=2"})); });
+  EXPECT_NE(e.find("data.warmup_start = 30 must be a multiple of 4"), std::string::npos) << e;
+  e = error_of([&] { run_audio_pretrain(request(fx.root, out + "/a", {"data.warmup_start=128", "data.warmup_stage_steps=2"})); });
+  EXPECT_NE(e.find("data.warmup_start = 128 is longer than data.window = 64"), std::string::npos) << e;
+  e = error_of([&] { run_audio_pretrain(request(fx.root, out + "/a", {"data.warmup_start=16"})); });
+  EXPECT_NE(e.find("needs data.warmup_stage_steps >= 1"), std::string::npos) << e;
   // Missing data folder.
   e = error_of([&] { run_audio_pretrain(request(fx.root, out + "/b", {"data.train=" + out + "/nowhere"})); });
   EXPECT_NE(e.find("no such folder"), std::string::npos) << e;
