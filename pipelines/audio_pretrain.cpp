@@ -162,10 +162,14 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
   result.model_describe = model.describe();
   if (!req.quiet) {
     std::printf("audio pretraining: %s\n  model: %s on %s\n  data: %s\n  train audio %.1f min, held-out %.1f min; "
-                "window %lld, %lld x %lld tokens per step\n",
+                "window %lld, %lld x %lld tokens per step",
                 cfg.name.c_str(), result.model_describe.c_str(), device_name(device), files.describe.c_str(),
                 train.seconds() / 60, valid.seconds() / 60, static_cast<long long>(d.window),
                 static_cast<long long>(cfg.train.batch_size), static_cast<long long>(d.window));
+    if (seq_len_at(audio_window_schedule(d), 0) < d.window)
+      std::printf(" (warmup from %lld, doubling every %lld steps)", static_cast<long long>(d.warmup_start),
+                  static_cast<long long>(d.warmup_stage_steps));
+    std::printf("\n");
     std::fflush(stdout);
   }
 
