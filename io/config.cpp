@@ -5,13 +5,13 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <sstream>
 
 #include "io/atomic_file.h"
+#include "io/number_text.h"
 #include "kernels/check.h"
 
 namespace ms::cfg {
@@ -33,22 +33,6 @@ Check one_of(std::vector<std::string> choices) { Check c; c.choices = std::move(
 Check required() { return Check{}.required(); }
 
 namespace {
-
-// Shortest text that reads back to the same double, %g-style ("0.0006", "41000.25", "1e-5", "1e20").
-std::string shortest_text(double x) {
-  char buf[64];
-  auto res = std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general);
-  std::string s(buf, res.ptr);
-  const size_t e = s.find('e');
-  if (e != std::string::npos) {  // "1e-05" -> "1e-5", "1e+20" -> "1e20"
-    std::string exp = s.substr(e + 1);
-    const bool neg = exp[0] == '-';
-    if (exp[0] == '-' || exp[0] == '+') exp.erase(0, 1);
-    exp.erase(0, std::min(exp.find_first_not_of('0'), exp.size() - 1));
-    s = s.substr(0, e + 1) + (neg ? "-" : "") + exp;
-  }
-  return s;
-}
 
 std::string number_text(double x) {
   if (std::isnan(x)) return "nan";
