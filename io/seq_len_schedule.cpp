@@ -6,13 +6,16 @@
 
 namespace ms {
 
-void check_schedule(const SeqLenSchedule& s) {
-  if (s.max_len < 1) MS_FAIL("sequence length must be at least 1, got ", s.max_len);
-  if (s.start_len < 0) MS_FAIL("warmup start length must be >= 0 (0 = no warmup), got ", s.start_len);
+void check_schedule(const SeqLenSchedule& s, const SeqLenKeys& k) {
+  const std::string at = k.where.empty() ? "" : k.where + ": ";
+  if (s.max_len < 1) MS_FAIL(at, k.max_len, " = ", s.max_len, " must be at least 1");
+  if (s.start_len < 0) MS_FAIL(at, k.start_len, " = ", s.start_len, " must be >= 0 (0: no warmup)");
   if (s.start_len > s.max_len)
-    MS_FAIL("warmup start length ", s.start_len, " is longer than the sequence length ", s.max_len);
+    MS_FAIL(at, k.start_len, " = ", s.start_len, " is longer than ", k.max_len, " = ", s.max_len,
+            " (the warmup doubles the length from ", k.start_len, " up to ", k.max_len, ")");
   if (s.start_len > 0 && s.start_len < s.max_len && s.steps_per_stage < 1)
-    MS_FAIL("sequence-length warmup needs steps_per_stage >= 1, got ", s.steps_per_stage);
+    MS_FAIL(at, k.start_len, " = ", s.start_len, " needs ", k.steps_per_stage, " >= 1 (steps per length), got ",
+            s.steps_per_stage);
 }
 
 int64_t seq_len_at(const SeqLenSchedule& s, int64_t step) {

@@ -4,6 +4,7 @@
 // run sees the lengths an uninterrupted one would.
 #pragma once
 #include <cstdint>
+#include <string>
 
 namespace ms {
 
@@ -13,6 +14,14 @@ struct SeqLenSchedule {
   int64_t steps_per_stage = 0;
 };
 int64_t seq_len_at(const SeqLenSchedule& s, int64_t step);
-void check_schedule(const SeqLenSchedule& s);  // errors for lengths < 1, start > max, stages < 1
+
+// How a pipeline's config names the three fields, for its error messages; `where` (the config file, or
+// empty) starts each message.
+struct SeqLenKeys {
+  std::string where, max_len, start_len, steps_per_stage;
+};
+// One-line errors for a length < 1, a negative start, a start longer than the length, and a warmup
+// without steps per stage.
+void check_schedule(const SeqLenSchedule& s, const SeqLenKeys& keys);
 
 }  // namespace ms

@@ -46,12 +46,7 @@ AudioPretrainConfig load_audio_config(const RunRequest& req) {
     check(cfg.data.eval_chunk, "data.eval_chunk");
     check(cfg.data.warmup_start, "data.warmup_start");
   }
-  const AudioDataSection& d = cfg.data;
-  if (d.warmup_start > d.window)
-    MS_FAIL(src, ": data.warmup_start = ", d.warmup_start, " is longer than data.window = ", d.window,
-            " (the warmup doubles the window from warmup_start up to window)");
-  if (d.warmup_start > 0 && d.warmup_start < d.window && d.warmup_stage_steps < 1)
-    MS_FAIL(src, ": data.warmup_start = ", d.warmup_start, " needs data.warmup_stage_steps >= 1 (steps per window length)");
+  check_schedule(audio_window_schedule(cfg.data), {src, "data.window", "data.warmup_start", "data.warmup_stage_steps"});
   return cfg;
 }
 
@@ -160,13 +155,14 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
   AudioPretrainResult result;
   result.run_dir = run.files.dir;
   result.model_describe = model.describe();
+  const SeqLenSchedule sched = audio_window_schedule(d);
   if (!req.quiet) {
     std::printf("audio pretraining: %s\n  model: %s on %s\n  data: %s\n  train audio %.1f min, held-out %.1f min; "
                 "window %lld, %lld x %lld tokens per step",
                 cfg.name.c_str(), result.model_describe.c_str(), device_name(device), files.describe.c_str(),
                 train.seconds() / 60, valid.seconds() / 60, static_cast<long long>(d.window),
                 static_cast<long long>(cfg.train.batch_size), static_cast<long long>(d.window));
-    if (seq_len_at(audio_window_schedule(d), 0) < d.window)
+    if (seq_len_at(sched, 0) < d.window)
       std::printf(" (warmup from %lld, doubling every %lld steps)", static_cast<long long>(d.warmup_start),
                   static_cast<long long>(d.warmup_stage_steps));
     std::printf("\n");
@@ -178,7 +174,6 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
   loop.params = &model.params();
   loop.tokens_per_step = cfg.train.batch_size * d.window;
   loop.quiet = req.quiet;
-  const SeqLenSchedule sched = audio_window_schedule(d);
   int64_t last_window = d.window;
   loop.step = [&](int64_t step) {
     const int64_t L = seq_len_at(sched, step), rows = audio_rows_at(d, cfg.train.batch_size, L);

@@ -92,7 +92,7 @@ std::unique_ptr<Setup> make_setup(const PretrainConfig& cfg) {
   auto s = std::make_unique<Setup>();
   s->cfg = cfg;
   SeqLenSchedule sched{cfg.data.length, cfg.data.warmup_start, cfg.data.warmup_stage_steps};
-  check_schedule(sched);
+  check_schedule(sched, {"", "data.length", "data.warmup_start", "data.warmup_stage_steps"});
   s->device = resolve_device(cfg.train);
   s->data = load_data(cfg.data);
   DnaSourceOptions so;
