@@ -459,9 +459,11 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
 #pragma unroll
       for (int qd = 0; qd < NQ; ++qd) {
         float h4[4], hw[W][4], aw[W][4];
+        float hp0[4];  // the state entering the window (h_{t-1} of its first step)
         {
           const float4 v = ckpt[(k * NQ + qd) * THREADS + threadIdx.x];
           h4[0] = v.x; h4[1] = v.y; h4[2] = v.z; h4[3] = v.w;
+          hp0[0] = v.x; hp0[1] = v.y; hp0[2] = v.z; hp0[3] = v.w;
         }
         // Forward through the window for these states.
 #pragma unroll
@@ -518,17 +520,19 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
               vals[4 + 2 * j][i % 2] = 2.f * dy * hw[i][2 * j];       // dC = 2 dy conj(h)
               vals[4 + 2 * j + 1][i % 2] = -2.f * dy * hw[i][2 * j + 1];
               gB[i] = fmaf(gr, Bq[2 * j], fmaf(gi, Bq[2 * j + 1], gB[i]));
-              const float mr = fmaf(-du[i], Bq[2 * j], hw[i][2 * j]);  // a h_{t-1} = h_t - du B
-              const float mi = fmaf(-du[i], Bq[2 * j + 1], hw[i][2 * j + 1]);
-              const float Qr = fmaf(gr, mr, gi * mi);                  // Q = conj(g) (a h_{t-1})
-              const float Qi = fmaf(gr, mi, -gi * mr);
+              const float ar = aw[i][2 * j], aim = aw[i][2 * j + 1];  // c <- conj(a) g
+              c_r = fmaf(ar, gr, aim * gi);
+              c_i = fmaf(ar, gi, -aim * gr);
+              // Q = conj(g) (a h_{t-1}) = conj(c) h_{t-1}: no cancellation, two instructions fewer
+              // than forming a h_{t-1} as h_t - du B
+              const float hr = i > 0 ? hw[i - 1][2 * j] : hp0[2 * j];
+              const float hi = i > 0 ? hw[i - 1][2 * j + 1] : hp0[2 * j + 1];
+              const float Qr = fmaf(c_r, hr, c_i * hi);
+              const float Qi = fmaf(c_r, hi, -c_i * hr);
               dA_acc[4 * qd + 2 * j] = fmaf(dl[i], Qr, dA_acc[4 * qd + 2 * j]);
               dA_acc[4 * qd + 2 * j + 1] = fmaf(-dl[i], Qi, dA_acc[4 * qd + 2 * j + 1]);
               aq_r[i] = fmaf(a2[n], Qr, aq_r[i]);
               aq_i[i] = fmaf(ai[n], Qi, aq_i[i]);
-              const float ar = aw[i][2 * j], aim = aw[i][2 * j + 1];  // c <- conj(a) g
-              c_r = fmaf(ar, gr, aim * gi);
-              c_i = fmaf(ar, gi, -aim * gr);
             }
           } else {
 #pragma unroll
@@ -538,10 +542,10 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
               vals[j][i % 2] = g * du[i];
               vals[4 + j][i % 2] = dy * hw[i][j];
               gB[i] = fmaf(g, Bq[j], gB[i]);
-              const float Q = g * fmaf(-du[i], Bq[j], hw[i][j]);
+              cr[n] = aw[i][j] * g;
+              const float Q = cr[n] * (i > 0 ? hw[i - 1][j] : hp0[j]);  // g a h_{t-1}
               dA_acc[n] = fmaf(dl[i], Q, dA_acc[n]);
               aq_r[i] = fmaf(a2[n], Q, aq_r[i]);
-              cr[n] = aw[i][j] * g;
             }
           }
           if (i % 2 == 0) {
