@@ -162,9 +162,14 @@ FwdPlan plan_forward(FwdImpl want, const scan::KernelKey& key, Params& p) {
   FwdImpl impl = want == FwdImpl::sliced4 ? FwdImpl::sliced4 : FwdImpl::sliced;
   split_for(impl == FwdImpl::sliced4);
   if (want == FwdImpl::automatic && p.n_seg > 1 && key.dtype == DType::f32 && !key.complex && key.nt == 16) {
+    const int n_seg = p.n_seg, seg_chunks = p.seg_chunks;  // the 2-lane split, kept if 4 lanes split too
     split_for(true);
-    if (p.n_seg == 1) impl = FwdImpl::sliced4;
-    else split_for(false);
+    if (p.n_seg == 1) {
+      impl = FwdImpl::sliced4;
+    } else {
+      p.n_seg = n_seg;
+      p.seg_chunks = seg_chunks;
+    }
   }
   FwdPlan plan{impl};
   if (p.n_seg > 1) {  // the local pass runs the default lanes per channel
