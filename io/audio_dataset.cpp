@@ -224,14 +224,15 @@ AudioWindow AudioDataset::sample_window(uint64_t seed, uint64_t step, int64_t in
   return w;
 }
 
-AudioBatch AudioDataset::batch(uint64_t seed, uint64_t step, int64_t batch_size, int64_t length) const {
-  MS_CHECK(batch_size >= 1, "batch size ", batch_size);
+AudioBatch AudioDataset::batch(uint64_t seed, uint64_t step, int64_t batch_size, int64_t length,
+                               int64_t first_row) const {
+  MS_CHECK(batch_size >= 1 && first_row >= 0, "batch size ", batch_size, " from row ", first_row);
   MS_CHECK(length >= 0 && length <= opt_.window, "batch: window ", length, " outside [0, L = ", opt_.window, "]");
   const int64_t L = length > 0 ? length : opt_.window;
   std::vector<AudioWindow> windows(static_cast<size_t>(batch_size));
   for (int64_t b = 0; b < batch_size; ++b) {
     AudioWindow& w = windows[static_cast<size_t>(b)];
-    w = sample_window(seed, step, b);
+    w = sample_window(seed, step, first_row + b);
     w.length = std::min(w.length, L + 1);
   }
   return make_batch(windows, L + 1);

@@ -97,8 +97,9 @@ class AudioDataset {
   // starts of all (non-skipped) files, chosen by random_bits(seed', step, index) (kernels/random.h).
   AudioWindow sample_window(uint64_t seed, uint64_t step, int64_t index) const;
   // `length` in (0, L): rows of length+1 tokens (a sequence-length warmup), the first length+1 tokens of
-  // the windows that `sample_window` draws, so starts stay where full windows fit.
-  AudioBatch batch(uint64_t seed, uint64_t step, int64_t batch_size, int64_t length = 0) const;
+  // the windows that `sample_window` draws, so starts stay where full windows fit. `first_row`: the rows
+  // first_row .. first_row + batch_size of the step's batch (one data-parallel rank's share).
+  AudioBatch batch(uint64_t seed, uint64_t step, int64_t batch_size, int64_t length = 0, int64_t first_row = 0) const;
 
   // Evaluation: consecutive windows over every file, overlapping by one token, so every token of every
   // stream after its first is a target exactly once; the last window of a file may be short.

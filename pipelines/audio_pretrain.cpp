@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <numeric>
 
+#include "kernels/data_parallel.h"
 #include "pipelines/audio_data.h"
+#include "pipelines/data_parallel_launch.h"
 #include "pipelines/trainer.h"
 
 namespace ms {
@@ -132,10 +134,27 @@ std::vector<AudioEval> eval_audio_pretrain(const RunRequest& req) {
   return out;
 }
 
-AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
-  const AudioPretrainConfig cfg = load_audio_config(req);
+AudioPretrainResult run_audio_pretrain(const RunRequest& req_in) {
+  const AudioPretrainConfig cfg = load_audio_config(req_in);
   const AudioDataSection& d = cfg.data;
   const Device device = resolve_device(cfg.train);
+  const int gpus = static_cast<int>(cfg.train.gpus);
+  if (gpus > 1 && device != Device::cuda)
+    MS_FAIL("train.gpus = ", gpus, " needs CUDA (train.device = cuda or auto, and ", gpus,
+            " visible GPUs); this run resolved to the CPU");
+  if (gpus > 1 && !dp::is_worker()) {  // this process only launches the group and waits for it
+    run_data_parallel_workers(gpus);
+    AudioPretrainResult launched;
+    launched.run_dir = req_in.out.empty() ? "runs/" + cfg.name : req_in.out;
+    return launched;
+  }
+  const dp::Env group = dp::env_from_environment();
+  if (group.world != gpus)
+    MS_FAIL("data-parallel worker of a group of ", group.world, " GPUs, but train.gpus = ", gpus);
+  dp::init(group);
+  const bool lead = group.rank == 0;
+  RunRequest req = req_in;
+  if (!lead) req.quiet = true;
   const int64_t vocab = int64_t{1} << d.bits;
   AudioModel model = make_audio_model(cfg.model, vocab, device);
   if (!req.resume && !req.ckpt.empty()) init_from_checkpoint(model, req.ckpt);
@@ -151,7 +170,13 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
   if (test) test_windows = heldout_windows(*test, d.eval_span);
 
   const std::string toml = cfg::to_toml(cfg);
-  RunSetup run = setup_run(req, cfg.name, toml);
+  RunSetup run;
+  if (lead) {
+    run = setup_run(req, cfg.name, toml);
+  } else {  // the other ranks write nothing; they read the checkpoint rank 0 resumes from
+    run.files = run_files(req.out.empty() ? "runs/" + cfg.name : req.out);
+    if (req.resume) run.resume_from = resume_checkpoint_path(run.files.dir, req.ckpt);
+  }
   AudioPretrainResult result;
   result.run_dir = run.files.dir;
   result.model_describe = model.describe();
@@ -161,7 +186,8 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
                 "window %lld, %lld x %lld tokens per step",
                 cfg.name.c_str(), result.model_describe.c_str(), device_name(device), files.describe.c_str(),
                 train.seconds() / 60, valid.seconds() / 60, static_cast<long long>(d.window),
-                static_cast<long long>(cfg.train.batch_size), static_cast<long long>(d.window));
+                static_cast<long long>(cfg.train.batch_size * gpus), static_cast<long long>(d.window));
+    if (gpus > 1) std::printf(" over %d GPUs (%lld rows each)", gpus, static_cast<long long>(cfg.train.batch_size));
     if (seq_len_at(sched, 0) < d.window)
       std::printf(" (warmup from %lld, doubling every %lld steps)", static_cast<long long>(d.warmup_start),
                   static_cast<long long>(d.warmup_stage_steps));
@@ -172,7 +198,7 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
   TrainLoop loop;
   loop.label = "pretrain " + cfg.name;
   loop.params = &model.params();
-  loop.tokens_per_step = cfg.train.batch_size * d.window;
+  loop.tokens_per_step = cfg.train.batch_size * d.window * gpus;
   loop.quiet = req.quiet;
   int64_t last_window = d.window;
   loop.step = [&](int64_t step) {
@@ -181,7 +207,9 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req) {
       std::fprintf(stderr, "pretrain: step %lld: windows of %lld samples, %lld per step\n",
                    static_cast<long long>(step + 1), static_cast<long long>(L), static_cast<long long>(rows));
     last_window = L;
-    AudioBatch ab = train.batch(static_cast<uint64_t>(cfg.train.seed), static_cast<uint64_t>(step), rows, L);
+    // Rank r trains on rows [r rows, (r + 1) rows) of the batch one process with gpus x rows would draw.
+    AudioBatch ab = train.batch(static_cast<uint64_t>(cfg.train.seed), static_cast<uint64_t>(step), rows, L,
+                                group.rank * rows);
     TokenBatch tb = window_inputs_targets(ab);
     return audio_forward_backward(model, tb.inputs.to(device), tb.targets.to(device));
   };

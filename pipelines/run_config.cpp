@@ -74,6 +74,9 @@ void bind(cfg::Binder& b, TrainSection& c) {
           "stop after this many steps of this invocation, checkpointed (0: run to train.steps)");
   b.field("device", c.device, cfg::one_of({"auto", "cpu", "cuda"}), "where to train");
   b.field("threads", c.threads, cfg::ge(0), "CPU threads (0: all cores)");
+  b.field("gpus", c.gpus, cfg::ge(1),
+          "data-parallel training over this many GPUs of the host, one process each (audio pretraining; "
+          "train.batch_size is per GPU)");
 }
 
 Device resolve_device(const TrainSection& t) {

@@ -51,6 +51,7 @@ struct TrainSection {
   int64_t stop_after = 0;    // stop after this many steps of this invocation (checkpointed; 0: run to the end)
   std::string device = "auto";  // cpu | cuda | auto (cuda when a GPU is visible)
   int64_t threads = 0;          // CPU threads (0: all cores)
+  int64_t gpus = 1;             // data-parallel over this many GPUs of the host (audio pretraining)
 };
 void bind(cfg::Binder& b, TrainSection& c);
 

@@ -5,6 +5,8 @@
 #include <csignal>
 #include <cstdio>
 
+#include "kernels/data_parallel.h"
+#include "kernels/elementwise.h"
 #include "kernels/memory.h"
 
 namespace ms {
@@ -33,6 +35,30 @@ std::string fmt_double(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
+}
+
+// Data-parallel step (kernels/data_parallel.h): every rank computed the mean-loss gradient of its own rows;
+// weighting each by its share of the valid targets and summing gives the gradient of the mean over all
+// rows, exactly what one process with the whole batch computes. Returns whether any rank asks to stop,
+// so that all stop after the same step.
+bool combine_ranks(LossResult& r, const ParamStore& params, bool stop_requested) {
+  std::vector<double> v = {r.loss_sum, static_cast<double>(r.n_valid), static_cast<double>(r.n_correct),
+                           stop_requested ? 1.0 : 0.0};
+  dp::all_reduce_sum(v);
+  const double total = v[1];
+  MS_CHECK(total > 0, "data-parallel step: no rank had a valid target");
+  std::vector<Tensor> grads;
+  for (const Param& p : params.params) {
+    scale(p.grad, static_cast<double>(r.n_valid) / total);
+    grads.push_back(p.grad);
+  }
+  dp::all_reduce_sum(grads);
+  r.loss_sum = v[0];
+  r.n_valid = static_cast<int64_t>(total);
+  r.n_correct = static_cast<int64_t>(v[2]);
+  r.loss = v[0] / total;
+  r.accuracy = v[2] / total;
+  return v[3] > 0;
 }
 
 }  // namespace
@@ -77,6 +103,10 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
                           const RunFiles& files, const std::string& config_toml, const std::string& resume_from) {
   MS_CHECK(loop.params && loop.step, "run_training: the loop needs parameters and a step function");
   ParamStore& params = *loop.params;
+  if (train.gpus > 1 && dp::world() != train.gpus)
+    MS_FAIL("train.gpus = ", train.gpus, ": data-parallel training runs in audio pretraining only (mambaseq pretrain "
+            "with an audio config); set train.gpus = 1 here");
+  const bool lead = dp::rank() == 0;  // writes checkpoints, metrics and progress, runs the evaluations
   AdamW opt = make_adamw(params, to_adamw_config(optim),
                          warmup_cosine_schedule(optim.lr, optim.warmup, train.steps, optim.min_lr));
   TrainOutcome out;
@@ -84,15 +114,20 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
     out.start_step = load_training_checkpoint(resume_from, params, &opt);
     to_device(opt, params.device());
   }
+  if (dp::active()) {  // identical starting weights on every rank
+    std::vector<Tensor> values;
+    for (const Param& p : params.params) values.push_back(p.value);
+    dp::broadcast_from_first(values);
+  }
   out.end_step = out.start_step;
   const int64_t last_step =
       train.stop_after > 0 ? std::min(train.steps, out.start_step + train.stop_after) : train.steps;
 
-  MetricsWriter metrics(files.metrics);
+  MetricsWriter metrics(lead ? files.metrics : "/dev/null");
   ProgressOptions popt;
   popt.label = loop.label;
   popt.total_steps = train.steps;
-  if (loop.quiet) {
+  if (loop.quiet || !lead) {
     static std::FILE* devnull = std::fopen("/dev/null", "w");
     popt.out = devnull;
   }
@@ -103,7 +138,7 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
   int64_t last_saved = resume_from.empty() ? -1 : out.start_step;
   auto save = [&](int64_t steps_done) {
     if (steps_done == last_saved) return;
-    save_checkpoint(files.dir, make_training_checkpoint(params, opt, steps_done, config_toml), policy);
+    if (lead) save_checkpoint(files.dir, make_training_checkpoint(params, opt, steps_done, config_toml), policy);
     last_saved = steps_done;
   };
 
@@ -116,8 +151,10 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
     zero_grad(params);
     LossResult r;
     OptimStepInfo info;
+    bool stop = false;
     try {
       r = loop.step(step);
+      stop = dp::active() ? combine_ranks(r, params, g_stop_requested) : g_stop_requested.load();
       info = adamw_step(opt, params);
     } catch (const Error& e) {
       const std::string where = last_saved >= 0 ? "the last checkpoint (" + files.last + ", step " +
@@ -146,9 +183,9 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
       window_start = std::chrono::steady_clock::now();
     }
     if (train.ckpt_every > 0 && done % train.ckpt_every == 0) save(done);
-    if (loop.evaluate && train.eval_every > 0 && done % train.eval_every == 0 && done < train.steps)
+    if (lead && loop.evaluate && train.eval_every > 0 && done % train.eval_every == 0 && done < train.steps)
       loop.evaluate(done, false, metrics, progress);
-    if (g_stop_requested) {
+    if (dp::active() ? stop : g_stop_requested.load()) {
       progress.message("interrupted: writing a checkpoint at step " + std::to_string(done));
       break;
     }
@@ -157,7 +194,7 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
   out.finished = out.end_step >= train.steps;
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   progress.finish(out.finished ? "done" : "stopped at step " + std::to_string(out.end_step) + " (resume with --resume)");
-  if (out.finished && loop.evaluate) loop.evaluate(out.end_step, true, metrics, progress);
+  if (lead && out.finished && loop.evaluate) loop.evaluate(out.end_step, true, metrics, progress);
   return out;
 }
 

@@ -40,6 +40,9 @@ struct TrainOutcome {
 // Trains `loop` for train.steps steps (or until train.stop_after / Ctrl-C), starting from the checkpoint
 // `resume_from` when it is not empty (parameters, AdamW moments and step; the data follows the step).
 // `config_toml` is stored in every checkpoint. Files go to `files` (see prepare_run in io/checkpoint.h).
+// In a data-parallel group (kernels/data_parallel.h; train.gpus > 1) every rank runs this with its own
+// rows of each step; gradients are combined across ranks before the optimizer step, and only rank 0
+// writes checkpoints, metrics and progress and runs the evaluations.
 TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const OptimSection& optim,
                           const RunFiles& files, const std::string& config_toml, const std::string& resume_from);
 

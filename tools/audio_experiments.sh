@@ -14,7 +14,8 @@
 # PIANO_STEPS (200), PIANO_SSMS ("real complex"), PIANO_CONTEXTS (log2 of the windows, "13 15 17": one
 # context per call for runs longer than a call allows three), PIANO_SET (more --set arguments for the piano
 # runs, e.g. "--set model.seed=1 --set train.seed=1"), PIANO_TOKENS (2^18 = 262144 tokens per step: batch 32 / 8 / 2),
-# PIANO_EVAL_EVERY (0: only at the end), EVAL_SPAN (131072),
+# PIANO_EVAL_EVERY (0: only at the end), EVAL_SPAN (131072), PIANO_GPUS (1: data-parallel over that many
+# GPUs of a multi-GPU kind, PIANO_TOKENS per GPU),
 # CLS_STEPS (400), CLS_S (130), DIGITS_STEPS (300), GEN_SECONDS (1.0), DEVICE (cuda),
 # DATA_TAR (.carry/audio_data.tar; .carry/piano_data.tar for the larger piano set, see tools/pack_audio_data.sh).
 # The piano context runs of docs/audio-pipelines.md, one SSM per call (about 8 minutes each):

@@ -174,6 +174,16 @@ TEST(AudioDataset, CacheTokensAndWindowsAreDeterministic) {
         << "row " << b;
   }
   EXPECT_THROW(ds.batch(42, 17, 8, 513), Error);  // longer than the dataset's window
+  // A data-parallel rank's share: rows first_row .. first_row + n of the whole step's batch, at any window.
+  for (const int64_t len : {int64_t{0}, int64_t{128}}) {
+    const AudioBatch whole = ds.batch(42, 17, 8, len), share = ds.batch(42, 17, 3, len, 5);
+    const int64_t W = whole.tokens.size(1);
+    ASSERT_EQ(share.tokens.shape(), (Shape{3, W}));
+    EXPECT_TRUE(std::equal(share.tokens.data<int32_t>(), share.tokens.data<int32_t>() + 3 * W,
+                           whole.tokens.data<int32_t>() + 5 * W))
+        << "window " << len;
+    for (size_t b = 0; b < 3; ++b) EXPECT_EQ(share.windows[b].offset, whole.windows[5 + b].offset);
+  }
 }
 
 TEST(AudioDataset, WindowStartsAreUniformOverTheAudio) {

@@ -72,6 +72,31 @@ TEST(AudioPretrain, StopAndResumeEqualsUninterruptedRun) {
   for (int s : steps) EXPECT_EQ(steps.count(s), 1u) << "step " << s << " logged twice";
 }
 
+TEST(AudioPretrain, DataParallelRequestsFailClearlyWithoutGpus) {
+  Rng rng(test::test_seed());
+  Fixture fx(rng, 300);
+  // More than one GPU needs CUDA: on a CPU run (CPU build, or no GPU visible) a one-line error, nothing
+  // launched and no run folder written.
+  const std::string e = error_of([&] {
+    run_audio_pretrain(request(fx.root, fx.dir + "/dp", {"train.gpus=2", "train.device=cpu"}));
+  });
+  EXPECT_NE(e.find("train.gpus = 2 needs CUDA"), std::string::npos) << e;
+  EXPECT_FALSE(std::filesystem::exists(fx.dir + "/dp"));
+  const std::string zero = error_of([&] { run_audio_pretrain(request(fx.root, fx.dir + "/dp0", {"train.gpus=0"})); });
+  EXPECT_NE(zero.find("train.gpus"), std::string::npos) << zero;
+  // A worker whose group size disagrees with the config refuses to start.
+  setenv("MAMBASEQ_DP_RANK", "0", 1);
+  setenv("MAMBASEQ_DP_WORLD", "1", 1);
+  const std::string mismatch =
+      error_of([&] { run_audio_pretrain(request(fx.root, fx.dir + "/dp1", {"train.gpus=1", "train.device=cpu"})); });
+  setenv("MAMBASEQ_DP_WORLD", "3", 1);
+  const std::string bad_rank = error_of([&] { run_audio_pretrain(request(fx.root, fx.dir + "/dp3")); });
+  unsetenv("MAMBASEQ_DP_RANK");
+  unsetenv("MAMBASEQ_DP_WORLD");
+  EXPECT_EQ(mismatch, "");  // a group of one is a plain run
+  EXPECT_NE(bad_rank.find("MAMBASEQ_DP_ID_FILE"), std::string::npos) << bad_rank;
+}
+
 TEST(AudioPretrain, WindowWarmupKeepsTokensPerStepAndResumesExactly) {
   Rng rng(test::test_seed());
   Fixture fx(rng);

@@ -1,0 +1,12 @@
+// Starts a data-parallel group: `gpus` copies of this process with the same command line, one per GPU
+// (CUDA_VISIBLE_DEVICES narrowed to it), told their rank through the environment (kernels/data_parallel.h),
+// and waits for them. A worker that fails stops the others, and the error names it. The workers run in
+// their own process group; SIGINT / SIGTERM sent to this process (Ctrl-C, `timeout`) are passed on to
+// each of them, and on SIGINT they stop together after a checkpoint (the trainer agrees on the step).
+#pragma once
+
+namespace ms {
+
+void run_data_parallel_workers(int gpus);
+
+}  // namespace ms
