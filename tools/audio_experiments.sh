@@ -57,15 +57,15 @@ if [[ " $parts " == *" a "* ]]; then
   printf "ssm\tcontext\tstep\tvalid_bits_per_sample\n" >"$out/piano_curve.tsv"
   for ssm in ${PIANO_SSMS:-real complex}; do
     for lg in ${PIANO_CONTEXTS:-13 15 17}; do
-      L=$((1 << lg)); B=$(( ${PIANO_TOKENS:-262144} / L )); name=piano_${ssm}_2e$lg
-      stamp "piano $ssm context 2^$lg (batch $B, $steps steps)"
+      G=${PIANO_GPUS:-1}; L=$((1 << lg)); B=$(( ${PIANO_TOKENS:-262144} / L )); name=piano_${ssm}_2e$lg
+      stamp "piano $ssm context 2^$lg (batch $B x $G GPU(s), $steps steps)"
       t0=$(date +%s.%N)
       timeout -s INT -k 20 "${RUN_S:-50}" $MS pretrain -c configs/piano_unet.toml --out "$work/$name" \
         --set name=$name --set data.train="$data/piano/train" --set data.valid="$data/piano/valid" --set data.test= \
         --set data.window=$L --set data.eval_window=$L --set data.eval_span=${EVAL_SPAN:-131072} --set data.eval_batch=$(( B > 8 ? 8 : B )) \
         --set model.ssm=$ssm --set model.d_model=64 --set model.n_layer=2 \
         --set train.steps=$steps --set train.batch_size=$B --set train.log_every=10 --set train.eval_every=${PIANO_EVAL_EVERY:-0} \
-        --set train.ckpt_every=0 --set train.device=$dev --set optim.warmup=20 ${PIANO_SET:-} \
+        --set train.ckpt_every=0 --set train.device=$dev --set train.gpus=$G --set optim.warmup=20 ${PIANO_SET:-} \
         >"$out/$name.log" 2>&1
       t1=$(date +%s.%N)
       m="$work/$name/metrics.jsonl"
@@ -75,8 +75,8 @@ if [[ " $parts " == *" a "* ]]; then
         bits=$(metric "$work/$name/eval/metrics.jsonl" valid bits_per_sample)
       fi
       done_steps=$(last_step "$m")
-      tps=$(awk -v s="${done_steps:-0}" -v B=$B -v L=$L -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", s * B * L / (b - a) }')
-      printf "%s\t%d\t%d\t%d\t%s\t%.1f\t%s\t%s\n" $ssm $L $B $((B * L)) "${done_steps:-0}" \
+      tps=$(awk -v s="${done_steps:-0}" -v B=$((B * G)) -v L=$L -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", s * B * L / (b - a) }')
+      printf "%s\t%d\t%d\t%d\t%s\t%.1f\t%s\t%s\n" $ssm $L $((B * G)) $((B * G * L)) "${done_steps:-0}" \
         "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$tps" "${bits:-failed}" >>"$out/piano_context.tsv"
       tail -1 "$out/piano_context.tsv"
       grep '"split":"valid"' "$m" 2>/dev/null | sed -E 's/.*"step":([0-9]+).*"bits_per_sample":([-0-9.eE+]+).*/\1\t\2/' |
