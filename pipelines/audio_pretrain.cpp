@@ -143,7 +143,13 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req_in) {
     MS_FAIL("train.gpus = ", gpus, " needs CUDA (train.device = cuda or auto, and ", gpus,
             " visible GPUs); this run resolved to the CPU");
   if (gpus > 1 && !dp::is_worker()) {  // this process only launches the group and waits for it
-    run_data_parallel_workers(gpus);
+    // The workers run this command line again, so it must be the training command itself (a pipeline
+    // file would run its other stages in every worker).
+    const std::vector<std::string> cmd = own_command_line();
+    if (cmd.size() < 2 || cmd[1] != "pretrain")
+      MS_FAIL("train.gpus = ", gpus, ": data-parallel training starts from `mambaseq pretrain -c CONFIG` only, not ",
+              cmd.size() >= 2 ? "`mambaseq " + cmd[1] + "`" : std::string("this command"), "; run that stage on its own");
+    run_data_parallel_workers(gpus, cmd);
     AudioPretrainResult launched;
     launched.run_dir = req_in.out.empty() ? "runs/" + cfg.name : req_in.out;
     return launched;

@@ -20,8 +20,6 @@ extern char** environ;
 
 namespace ms {
 
-namespace {
-
 std::vector<std::string> own_command_line() {
   std::ifstream f("/proc/self/cmdline", std::ios::binary);
   const std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -35,6 +33,8 @@ std::vector<std::string> own_command_line() {
   MS_CHECK(!args.empty(), "data-parallel launch: cannot read this process's command line from /proc/self/cmdline");
   return args;
 }
+
+namespace {
 
 // The GPUs the workers get: the host's first `gpus`, or the first `gpus` of CUDA_VISIBLE_DEVICES.
 std::vector<std::string> worker_gpus(int gpus) {
@@ -81,15 +81,9 @@ std::string describe_status(int st) {
 
 }  // namespace
 
-void run_data_parallel_workers(int gpus) {
+void run_data_parallel_workers(int gpus, const std::vector<std::string>& args) {
   MS_CHECK(gpus >= 2 && gpus <= kMaxWorkers, "run_data_parallel_workers: ", gpus, " GPU(s)");
-  const std::vector<std::string> args = own_command_line();
-  // The workers run this command line again, so it must be the training command itself (a pipeline file
-  // would run its other stages in every worker).
-  if (args.size() < 2 || args[1] != "pretrain")
-    MS_FAIL("train.gpus = ", gpus, ": data-parallel training starts from `mambaseq pretrain -c CONFIG` only, not ",
-            args.size() >= 2 ? "`mambaseq " + args[1] + "`" : std::string("this command"),
-            "; run that stage on its own");
+  MS_CHECK(!args.empty(), "run_data_parallel_workers: an empty command line");
   const std::vector<std::string> ids = worker_gpus(gpus);
   char tmpl[] = "/tmp/mambaseq_dp_XXXXXX";
   if (!mkdtemp(tmpl)) MS_FAIL("data-parallel launch: cannot create a folder in /tmp: ", std::strerror(errno));

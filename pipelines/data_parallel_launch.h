@@ -4,9 +4,16 @@
 // their own process group; SIGINT / SIGTERM sent to this process (Ctrl-C, `timeout`) are passed on to
 // each of them, and on SIGINT they stop together after a checkpoint (the trainer agrees on the step).
 #pragma once
+#include <string>
+#include <vector>
 
 namespace ms {
 
-void run_data_parallel_workers(int gpus);
+// This process's command line (argv as /proc/self/cmdline holds it).
+std::vector<std::string> own_command_line();
+
+// Runs /proc/self/exe with `command` (argv, argv[0] included) once per GPU and returns when all workers
+// succeeded; otherwise an error naming the first that failed.
+void run_data_parallel_workers(int gpus, const std::vector<std::string>& command);
 
 }  // namespace ms
