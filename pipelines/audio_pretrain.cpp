@@ -34,6 +34,17 @@ void init_from_checkpoint(AudioModel& model, const std::string& path) {
 
 }  // namespace
 
+// A pipeline file's other stages must not run again in the workers: they get the stage's own command.
+std::vector<std::string> audio_pretrain_worker_command(const RunRequest& req, const std::string& run_dir) {
+  std::vector<std::string> cmd = {own_command_line().at(0), "pretrain"};
+  if (!req.config_path.empty()) cmd.insert(cmd.end(), {"-c", req.config_path});
+  for (const std::string& kv : req.sets) cmd.insert(cmd.end(), {"--set", kv});
+  if (req.resume) cmd.push_back("--resume");
+  if (!req.ckpt.empty()) cmd.insert(cmd.end(), {"--ckpt", req.ckpt});
+  cmd.insert(cmd.end(), {"--out", run_dir});
+  return cmd;
+}
+
 AudioPretrainConfig load_audio_config(const RunRequest& req) {
   AudioPretrainConfig cfg = cfg::load<AudioPretrainConfig>(req.config_path, req.sets);
   const std::string src = req.config_path.empty() ? "(config)" : req.config_path;
@@ -143,15 +154,9 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req_in) {
     MS_FAIL("train.gpus = ", gpus, " needs CUDA (train.device = cuda or auto, and ", gpus,
             " visible GPUs); this run resolved to the CPU");
   if (gpus > 1 && !dp::is_worker()) {  // this process only launches the group and waits for it
-    // The workers run this command line again, so it must be the training command itself (a pipeline
-    // file would run its other stages in every worker).
-    const std::vector<std::string> cmd = own_command_line();
-    if (cmd.size() < 2 || cmd[1] != "pretrain")
-      MS_FAIL("train.gpus = ", gpus, ": data-parallel training starts from `mambaseq pretrain -c CONFIG` only, not ",
-              cmd.size() >= 2 ? "`mambaseq " + cmd[1] + "`" : std::string("this command"), "; run that stage on its own");
-    run_data_parallel_workers(gpus, cmd);
     AudioPretrainResult launched;
     launched.run_dir = req_in.out.empty() ? "runs/" + cfg.name : req_in.out;
+    run_data_parallel_workers(gpus, audio_pretrain_worker_command(req_in, launched.run_dir));
     return launched;
   }
   const dp::Env group = dp::env_from_environment();

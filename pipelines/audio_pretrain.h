@@ -34,6 +34,9 @@ struct AudioPretrainResult {
 };
 
 AudioPretrainResult run_audio_pretrain(const RunRequest& req);
+// With train.gpus > 1 the call above launches one worker per GPU running this command line: `req` as
+// `mambaseq pretrain` flags (also for a stage of a pipeline file), the run folder spelled out.
+std::vector<std::string> audio_pretrain_worker_command(const RunRequest& req, const std::string& run_dir);
 
 // `mambaseq eval --ckpt` of an audio language model: held-out (valid, test) bits per sample, printed and
 // written as metrics rows to --out (default: eval/ next to the checkpoint). The config is -c's or the

@@ -95,6 +95,16 @@ TEST(AudioPretrain, DataParallelRequestsFailClearlyWithoutGpus) {
   unsetenv("MAMBASEQ_DP_WORLD");
   EXPECT_EQ(mismatch, "");  // a group of one is a plain run
   EXPECT_NE(bad_rank.find("MAMBASEQ_DP_ID_FILE"), std::string::npos) << bad_rank;
+  // The workers' command line is the request as `mambaseq pretrain` flags, with the run folder.
+  RunRequest r;
+  r.config_path = "configs/piano_unet.toml";
+  r.sets = {"train.gpus=4", "data.window=131072"};
+  r.resume = true;
+  std::vector<std::string> cmd = audio_pretrain_worker_command(r, "runs/x");
+  ASSERT_FALSE(cmd.empty());
+  cmd.erase(cmd.begin());  // argv[0]: this binary
+  EXPECT_EQ(cmd, (std::vector<std::string>{"pretrain", "-c", "configs/piano_unet.toml", "--set", "train.gpus=4", "--set",
+                                           "data.window=131072", "--resume", "--out", "runs/x"}));
 }
 
 TEST(AudioPretrain, WindowWarmupKeepsTokensPerStepAndResumesExactly) {
