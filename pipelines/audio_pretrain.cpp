@@ -159,6 +159,7 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req_in) {
     run_data_parallel_workers(gpus, audio_pretrain_worker_command(req_in, launched.run_dir));
     return launched;
   }
+  follow_launcher();
   const dp::Env group = dp::env_from_environment();
   if (group.world != gpus)
     MS_FAIL("data-parallel worker of a group of ", group.world, " GPUs, but train.gpus = ", gpus);

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,7 +58,8 @@ std::vector<std::string> worker_gpus(int gpus) {
 }
 
 bool is_group_variable(const char* kv) {
-  for (const char* p : {"MAMBASEQ_DP_RANK=", "MAMBASEQ_DP_WORLD=", "MAMBASEQ_DP_ID_FILE=", "CUDA_VISIBLE_DEVICES="})
+  for (const char* p : {"MAMBASEQ_DP_RANK=", "MAMBASEQ_DP_WORLD=", "MAMBASEQ_DP_ID_FILE=", "MAMBASEQ_DP_LAUNCHER=",
+                        "CUDA_VISIBLE_DEVICES="})
     if (std::strncmp(kv, p, std::strlen(p)) == 0) return true;
   return false;
 }
@@ -114,6 +116,7 @@ void run_data_parallel_workers(int gpus, const std::vector<std::string>& args) {
     env.push_back("MAMBASEQ_DP_RANK=" + std::to_string(r));
     env.push_back("MAMBASEQ_DP_WORLD=" + std::to_string(gpus));
     env.push_back("MAMBASEQ_DP_ID_FILE=" + id_file);
+    env.push_back("MAMBASEQ_DP_LAUNCHER=" + std::to_string(getpid()));
     env.push_back("CUDA_VISIBLE_DEVICES=" + ids[static_cast<size_t>(r)]);
     // NVLink multicast (NVLS) can take a shared host's GPUs out of service: off unless asked for.
     if (!std::getenv("NCCL_NVLS_ENABLE")) env.push_back("NCCL_NVLS_ENABLE=0");
@@ -164,6 +167,13 @@ void run_data_parallel_workers(int gpus, const std::vector<std::string>& args) {
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (!failure.empty()) MS_FAIL(failure);
+}
+
+void follow_launcher() {
+  const char* v = std::getenv("MAMBASEQ_DP_LAUNCHER");
+  if (!v || !*v) return;
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (std::to_string(getppid()) != v) raise(SIGTERM);  // it died before the line above
 }
 
 }  // namespace ms

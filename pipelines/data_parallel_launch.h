@@ -16,4 +16,8 @@ std::vector<std::string> own_command_line();
 // succeeded; otherwise an error naming the first that failed.
 void run_data_parallel_workers(int gpus, const std::vector<std::string>& command);
 
+// In a worker: end this process (SIGTERM) when its launcher dies, even by SIGKILL, instead of training on
+// alone. A no-op outside a group.
+void follow_launcher();
+
 }  // namespace ms

@@ -33,6 +33,7 @@ std::string read_file(const std::string& path) {
 // The worker side: runs only when started by the launcher (see the tests below).
 TEST(DataParallelWorker, DISABLED_Report) {
   if (!dp::is_worker()) GTEST_SKIP() << "started by DataParallelLaunch only";
+  follow_launcher();  // the launcher is alive: nothing happens
   const dp::Env env = dp::env_from_environment();
   const std::string dir = std::getenv("MAMBASEQ_DP_TEST_DIR");
   std::signal(SIGINT, count_interrupt);
