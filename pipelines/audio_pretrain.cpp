@@ -155,7 +155,7 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req_in) {
             " visible GPUs); this run resolved to the CPU");
   if (gpus > 1 && !dp::is_worker()) {  // this process only launches the group and waits for it
     AudioPretrainResult launched;
-    launched.run_dir = req_in.out.empty() ? "runs/" + cfg.name : req_in.out;
+    launched.run_dir = run_folder(req_in, cfg.name);
     run_data_parallel_workers(gpus, audio_pretrain_worker_command(req_in, launched.run_dir));
     return launched;
   }
@@ -186,7 +186,7 @@ AudioPretrainResult run_audio_pretrain(const RunRequest& req_in) {
   if (lead) {
     run = setup_run(req, cfg.name, toml);
   } else {  // the other ranks write nothing; they read the checkpoint rank 0 resumes from
-    run.files = run_files(req.out.empty() ? "runs/" + cfg.name : req.out);
+    run.files = run_files(run_folder(req, cfg.name));
     if (req.resume) run.resume_from = resume_checkpoint_path(run.files.dir, req.ckpt);
   }
   AudioPretrainResult result;

@@ -74,6 +74,11 @@ extern "C" void forward_signal(int sig) {
   for (int i = 0; i < g_n_workers; ++i)
     if (g_workers[i] > 0) kill(g_workers[i], sig);
 }
+int worker_of(pid_t pid) {
+  for (int i = 0; i < g_n_workers; ++i)
+    if (g_workers[i] == pid) return i;
+  return -1;
+}
 
 std::string describe_status(int st) {
   if (WIFEXITED(st)) return "exited with status " + std::to_string(WEXITSTATUS(st));
@@ -107,12 +112,13 @@ void run_data_parallel_workers(int gpus, const std::vector<std::string>& args) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
 
-  std::vector<pid_t> pids(static_cast<size_t>(gpus), -1);
+  std::vector<std::string> base_env;
+  for (char** e = environ; *e; ++e)
+    if (!is_group_variable(*e)) base_env.emplace_back(*e);
   std::string failure;
+  int live = 0;
   for (int r = 0; r < gpus && failure.empty(); ++r) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e)
-      if (!is_group_variable(*e)) env.emplace_back(*e);
+    std::vector<std::string> env = base_env;
     env.push_back("MAMBASEQ_DP_RANK=" + std::to_string(r));
     env.push_back("MAMBASEQ_DP_WORLD=" + std::to_string(gpus));
     env.push_back("MAMBASEQ_DP_ID_FILE=" + id_file);
@@ -128,17 +134,13 @@ void run_data_parallel_workers(int gpus, const std::vector<std::string>& args) {
     if (rc != 0) {
       failure = "cannot start worker " + std::to_string(r) + ": " + std::strerror(rc);
     } else {
-      pids[static_cast<size_t>(r)] = pid;
       g_workers[r] = pid;
+      ++live;
     }
   }
   posix_spawnattr_destroy(&attr);
 
-  int live = 0;
-  for (pid_t p : pids) live += p > 0;
-  if (!failure.empty())
-    for (pid_t p : pids)
-      if (p > 0) kill(p, SIGTERM);
+  if (!failure.empty()) forward_signal(SIGTERM);
   while (live > 0) {
     int st = 0;
     const pid_t p = waitpid(-1, &st, 0);
@@ -146,19 +148,15 @@ void run_data_parallel_workers(int gpus, const std::vector<std::string>& args) {
       if (errno == EINTR) continue;
       break;
     }
-    int r = -1;
-    for (int i = 0; i < gpus; ++i)
-      if (pids[static_cast<size_t>(i)] == p) r = i;
+    const int r = worker_of(p);
     if (r < 0) continue;
-    pids[static_cast<size_t>(r)] = -1;
     g_workers[r] = -1;
     --live;
     const bool ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
     if (!ok && failure.empty()) {
       failure = "data-parallel worker " + std::to_string(r) + " (GPU " + ids[static_cast<size_t>(r)] + ") " +
                 describe_status(st) + "; the other workers were stopped (its messages are above)";
-      for (pid_t q : pids)
-        if (q > 0) kill(q, SIGTERM);
+      forward_signal(SIGTERM);
     }
   }
   g_n_workers = 0;

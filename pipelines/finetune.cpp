@@ -265,7 +265,7 @@ std::vector<FinetuneResult> run_finetune(const RunRequest& req) {
 
   // A length sweep: sub-run <dir>/L<length> per length, each a complete run of its own (--resume picks up
   // the ones that have a checkpoint and starts the others).
-  const std::string dir = req.out.empty() ? "runs/" + cfg.name : req.out;
+  const std::string dir = run_folder(req, cfg.name);
   std::vector<FinetuneResult> results;
   for (int64_t L : cfg.data.lengths) {
     FinetuneConfig one = cfg;

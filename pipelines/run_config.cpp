@@ -94,9 +94,13 @@ Device resolve_device(const TrainSection& t) {
 
 namespace ms {
 
+std::string run_folder(const RunRequest& req, const std::string& name) {
+  return req.out.empty() ? "runs/" + name : req.out;
+}
+
 RunSetup setup_run(const RunRequest& req, const std::string& name, const std::string& config_toml) {
   RunSetup s;
-  const std::string dir = req.out.empty() ? "runs/" + name : req.out;
+  const std::string dir = run_folder(req, name);
   if (req.resume) {
     s.resume_from = resume_checkpoint_path(dir, req.ckpt);
     s.resume_step = read_checkpoint(s.resume_from).step;

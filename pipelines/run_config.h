@@ -81,6 +81,8 @@ struct RunSetup {
   int64_t resume_step = -1;
 };
 RunSetup setup_run(const RunRequest& req, const std::string& name, const std::string& config_toml);
+// The run folder of a request: --out, or runs/<name>.
+std::string run_folder(const RunRequest& req, const std::string& name);
 
 // The folder an evaluation of req.ckpt writes to: --out, or eval/ beside the checkpoint; created.
 std::string eval_folder(const RunRequest& req);

@@ -151,10 +151,10 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
     zero_grad(params);
     LossResult r;
     OptimStepInfo info;
-    bool stop = false;
+    bool group_stop = false;  // data-parallel: the stop all ranks agreed on
     try {
       r = loop.step(step);
-      stop = dp::active() ? combine_ranks(r, params, g_stop_requested) : g_stop_requested.load();
+      if (dp::active()) group_stop = combine_ranks(r, params, g_stop_requested);
       info = adamw_step(opt, params);
     } catch (const Error& e) {
       const std::string where = last_saved >= 0 ? "the last checkpoint (" + files.last + ", step " +
@@ -185,7 +185,7 @@ TrainOutcome run_training(TrainLoop& loop, const TrainSection& train, const Opti
     if (train.ckpt_every > 0 && done % train.ckpt_every == 0) save(done);
     if (lead && loop.evaluate && train.eval_every > 0 && done % train.eval_every == 0 && done < train.steps)
       loop.evaluate(done, false, metrics, progress);
-    if (dp::active() ? stop : g_stop_requested.load()) {
+    if (dp::active() ? group_stop : g_stop_requested.load()) {
       progress.message("interrupted: writing a checkpoint at step " + std::to_string(done));
       break;
     }
