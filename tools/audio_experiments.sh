@@ -15,8 +15,11 @@
 # context per call for runs longer than a call allows three), PIANO_SET (more --set arguments for the piano
 # runs, e.g. "--set model.seed=1 --set train.seed=1"), PIANO_TOKENS (2^18 = 262144 tokens per step: batch 32 / 8 / 2),
 # PIANO_EVAL_EVERY (0: only at the end), EVAL_SPAN (131072), PIANO_GPUS (1: data-parallel over that many
-# GPUs of a multi-GPU kind, PIANO_TOKENS per GPU),
-# CLS_STEPS (400), CLS_S (130), DIGITS_STEPS (300), GEN_SECONDS (1.0), DEVICE (cuda),
+# GPUs of a multi-GPU kind, PIANO_TOKENS per GPU), PIANO_GPU_SETS (runs side by side, one queue per set of
+# GPU ids, e.g. "0,1 2,3" with PIANO_GPUS=2; each set's runs in turn),
+# CLS_STEPS (400), CLS_S (130), DIGITS_CONFIG (configs/digits_unet_small.toml: the model trained, timed and
+# scored in (c)), DIGITS_STEPS (300), DIGITS_BATCH (16 per GPU), DIGITS_GPUS (1), DIGITS_S (cap, 90),
+# GEN_SECONDS (1.0), DEVICE (cuda),
 # DATA_TAR (.carry/audio_data.tar; .carry/piano_data.tar for the larger piano set, see tools/pack_audio_data.sh).
 # The piano context runs of docs/audio-pipelines.md, one SSM per call (about 8 minutes each):
 #   run(command="DATA_TAR=.carry/piano_data.tar PARTS=a PIANO_SSMS=complex PIANO_STEPS=2000 RUN_S=180 PIANO_EVAL_EVERY=500 tools/audio_experiments.sh",
@@ -51,38 +54,56 @@ metric() { grep "\"split\":\"$2\"" "$1" 2>/dev/null | tail -1 | sed -E "s/.*\"$3
 last_step() { grep '"split":"train"' "$1" 2>/dev/null | tail -1 | sed -E 's/.*"step":([0-9]+).*/\1/'; }
 
 # ---- (a) piano: bits per sample vs context length, real vs complex SSM, equal compute -------------------
+# One run: SSM, log2 of the context; PIANO_GPUS GPUs (data-parallel) of those CUDA_VISIBLE_DEVICES names.
+piano_run() {
+  local ssm=$1 lg=$2 G=${PIANO_GPUS:-1} L=$((1 << $2)) B name t0 t1 m bits done_steps tps
+  B=$(( ${PIANO_TOKENS:-262144} / L )); name=piano_${ssm}_2e$lg
+  stamp "piano $ssm context 2^$lg (batch $B x $G GPU(s), $steps steps${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES})"
+  t0=$(date +%s.%N)
+  timeout -s INT -k 20 "${RUN_S:-50}" $MS pretrain -c configs/piano_unet.toml --out "$work/$name" \
+    --set name=$name --set data.train="$data/piano/train" --set data.valid="$data/piano/valid" --set data.test= \
+    --set data.window=$L --set data.eval_window=$L --set data.eval_span=${EVAL_SPAN:-131072} --set data.eval_batch=$(( B > 8 ? 8 : B )) \
+    --set model.ssm=$ssm --set model.d_model=64 --set model.n_layer=2 \
+    --set train.steps=$steps --set train.batch_size=$B --set train.log_every=10 --set train.eval_every=${PIANO_EVAL_EVERY:-0} \
+    --set train.ckpt_every=0 --set train.device=$dev --set train.gpus=$G --set optim.warmup=20 ${PIANO_SET:-} \
+    >"$out/$name.log" 2>&1
+  t1=$(date +%s.%N)
+  m="$work/$name/metrics.jsonl"
+  bits=$(metric "$m" valid bits_per_sample)
+  if [[ -z $bits && -f $work/$name/last.h5 ]]; then  # stopped by the cap: evaluate the checkpoint
+    $MS eval --ckpt "$work/$name/last.h5" --out "$work/$name/eval" >>"$out/$name.log" 2>&1
+    bits=$(metric "$work/$name/eval/metrics.jsonl" valid bits_per_sample)
+  fi
+  done_steps=$(last_step "$m")
+  tps=$(awk -v s="${done_steps:-0}" -v B=$((B * G)) -v L=$L -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", s * B * L / (b - a) }')
+  # One printf per row: rows of runs side by side (PIANO_GPU_SETS) append whole lines.
+  printf "%s\t%d\t%d\t%d\t%s\t%.1f\t%s\t%s\n" $ssm $L $((B * G)) $((B * G * L)) "${done_steps:-0}" \
+    "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$tps" "${bits:-failed}" | tee -a "$out/piano_context.tsv"
+  grep '"split":"valid"' "$m" 2>/dev/null | sed -E 's/.*"step":([0-9]+).*"bits_per_sample":([-0-9.eE+]+).*/\1\t\2/' |
+    awk -v s=$ssm -v L=$L '{ print s "\t" L "\t" $0 }' >>"$out/piano_curve.tsv"
+}
 if [[ " $parts " == *" a "* ]]; then
   steps=${PIANO_STEPS:-200}
   printf "ssm\tcontext\tbatch\ttokens_per_step\tsteps_done\ttrain_s\ttokens_per_s\tvalid_bits_per_sample\n" >"$out/piano_context.tsv"
   printf "ssm\tcontext\tstep\tvalid_bits_per_sample\n" >"$out/piano_curve.tsv"
-  for ssm in ${PIANO_SSMS:-real complex}; do
-    for lg in ${PIANO_CONTEXTS:-13 15 17}; do
-      G=${PIANO_GPUS:-1}; L=$((1 << lg)); B=$(( ${PIANO_TOKENS:-262144} / L )); name=piano_${ssm}_2e$lg
-      stamp "piano $ssm context 2^$lg (batch $B x $G GPU(s), $steps steps)"
-      t0=$(date +%s.%N)
-      timeout -s INT -k 20 "${RUN_S:-50}" $MS pretrain -c configs/piano_unet.toml --out "$work/$name" \
-        --set name=$name --set data.train="$data/piano/train" --set data.valid="$data/piano/valid" --set data.test= \
-        --set data.window=$L --set data.eval_window=$L --set data.eval_span=${EVAL_SPAN:-131072} --set data.eval_batch=$(( B > 8 ? 8 : B )) \
-        --set model.ssm=$ssm --set model.d_model=64 --set model.n_layer=2 \
-        --set train.steps=$steps --set train.batch_size=$B --set train.log_every=10 --set train.eval_every=${PIANO_EVAL_EVERY:-0} \
-        --set train.ckpt_every=0 --set train.device=$dev --set train.gpus=$G --set optim.warmup=20 ${PIANO_SET:-} \
-        >"$out/$name.log" 2>&1
-      t1=$(date +%s.%N)
-      m="$work/$name/metrics.jsonl"
-      bits=$(metric "$m" valid bits_per_sample)
-      if [[ -z $bits && -f $work/$name/last.h5 ]]; then  # stopped by the cap: evaluate the checkpoint
-        $MS eval --ckpt "$work/$name/last.h5" --out "$work/$name/eval" >>"$out/$name.log" 2>&1
-        bits=$(metric "$work/$name/eval/metrics.jsonl" valid bits_per_sample)
-      fi
-      done_steps=$(last_step "$m")
-      tps=$(awk -v s="${done_steps:-0}" -v B=$((B * G)) -v L=$L -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", s * B * L / (b - a) }')
-      printf "%s\t%d\t%d\t%d\t%s\t%.1f\t%s\t%s\n" $ssm $L $((B * G)) $((B * G * L)) "${done_steps:-0}" \
-        "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$tps" "${bits:-failed}" >>"$out/piano_context.tsv"
-      tail -1 "$out/piano_context.tsv"
-      grep '"split":"valid"' "$m" 2>/dev/null | sed -E 's/.*"step":([0-9]+).*"bits_per_sample":([-0-9.eE+]+).*/\1\t\2/' |
-        awk -v s=$ssm -v L=$L '{ print s "\t" L "\t" $0 }' >>"$out/piano_curve.tsv"
+  runs=()
+  for ssm in ${PIANO_SSMS:-real complex}; do for lg in ${PIANO_CONTEXTS:-13 15 17}; do runs+=("$ssm $lg"); done; done
+  if [[ -z ${PIANO_GPU_SETS:-} ]]; then
+    for r in "${runs[@]}"; do piano_run $r; done
+  else
+    # Runs side by side, one queue per GPU set (e.g. "0,1 2,3" on 4 GPUs: runs 1, 3, .. on GPUs 0-1 and
+    # 2, 4, .. on GPUs 2-3), each set's runs one after another; PIANO_GPUS = GPUs per set.
+    read -r -a sets <<<"$PIANO_GPU_SETS"
+    for i in "${!sets[@]}"; do
+      n=$(tr ',' '\n' <<<"${sets[$i]}" | wc -l)
+      [[ $n == "${PIANO_GPUS:-1}" ]] || { echo "PIANO_GPU_SETS: set '${sets[$i]}' has $n GPU(s), PIANO_GPUS=${PIANO_GPUS:-1}"; exit 2; }
+      (
+        export CUDA_VISIBLE_DEVICES=${sets[$i]}
+        for ((k = i; k < ${#runs[@]}; k += ${#sets[@]})); do piano_run ${runs[$k]}; done
+      ) &
     done
-  done
+    wait
+  fi
 fi
 
 # ---- (b) the digit classifier --------------------------------------------------------------------------
@@ -102,12 +123,13 @@ fi
 
 # ---- (c) generation speed and generated digits -------------------------------------------------------
 if [[ " $parts " == *" c "* ]]; then
-  stamp "digits model (small UNet, ${DIGITS_STEPS:-300} steps)"
-  timeout -s INT -k 20 90 $MS pretrain -c configs/digits_unet_small.toml --out "$work/digits" \
+  digits_cfg=${DIGITS_CONFIG:-configs/digits_unet_small.toml}; digits_model=$(basename "$digits_cfg" .toml)
+  stamp "digits model ($digits_model, ${DIGITS_STEPS:-300} steps, ${DIGITS_GPUS:-1} GPU(s), cap ${DIGITS_S:-90} s)"
+  timeout -s INT -k 20 "${DIGITS_S:-90}" $MS pretrain -c "$digits_cfg" --out "$work/digits" \
     --set data.train="$data/sc09/train" --set data.valid="$data/sc09/valid" --set data.eval_span=4000 \
-    --set train.steps=${DIGITS_STEPS:-300} --set train.batch_size=16 --set train.eval_every=0 --set train.ckpt_every=100 \
-    --set train.device=$dev >"$out/digits_unet_small.log" 2>&1
-  grep -E "^valid:" "$out/digits_unet_small.log" | tail -1
+    --set train.steps=${DIGITS_STEPS:-300} --set train.batch_size=${DIGITS_BATCH:-16} --set train.eval_every=0 --set train.ckpt_every=100 \
+    --set train.device=$dev --set train.gpus=${DIGITS_GPUS:-1} >"$out/$digits_model.log" 2>&1
+  grep -E "^valid:" "$out/$digits_model.log" | tail -1
   printf "model\tbatch\tseconds_per_row\tsamples_per_s\treal_time_factor\tcuda_graphs\n" >"$out/generate_speed.tsv"
   for B in 1 16 256; do
     stamp "generate batch $B"
@@ -117,7 +139,7 @@ if [[ " $parts " == *" c "* ]]; then
     sps=$(grep "generated samples/s" "$r" | sed -E 's/.*\| ([0-9.]+) \|$/\1/')
     rtf=$(grep "real-time factor" "$r" | sed -E 's/.*\| ([0-9.]+)x \|$/\1/')
     graphs=$(grep "CUDA graphs" "$r" | sed -E 's/^\| CUDA graphs \| (.*) \|$/\1/')
-    printf "digits_unet_small\t%d\t%s\t%s\t%s\t%s\n" $B "${GEN_SECONDS:-1.0}" "${sps:-failed}" "${rtf:-}" "${graphs:-}" >>"$out/generate_speed.tsv"
+    printf "$digits_model\t%d\t%s\t%s\t%s\t%s\n" $B "${GEN_SECONDS:-1.0}" "${sps:-failed}" "${rtf:-}" "${graphs:-}" >>"$out/generate_speed.tsv"
     tail -1 "$out/generate_speed.tsv"
   done
   if [[ -f $work/classifier/last.h5 ]]; then
