@@ -7,11 +7,13 @@
 #include <cmath>
 #include <cstdio>
 
+#include "kernels/gemm.h"
 #include "kernels/memory.h"
 #include "kernels/random.h"
 #include "model/generation.h"
 #include "model/mamba_lm.h"
 #include "model/optimizer.h"
+#include "pipelines/run_config.h"
 #include "pipelines/synthetic_data.h"
 
 namespace ms {
@@ -25,6 +27,7 @@ void bind(cfg::Binder& b, ModelBenchSection& c) {
   b.field("steps", c.steps, cfg::ge(1), "timed training steps per length");
   b.field("find_max", c.find_max, "double the length until a step no longer fits (CUDA)");
   b.field("max_length", c.max_length, cfg::ge(1), "stop the search here");
+  b.field("gemm_precision", c.gemm_precision, cfg::one_of({"fp32", "tf32"}), "CUDA GEMMs: fp32 or tf32 tensor cores");
 }
 
 void bind(cfg::Binder& b, GenerateBenchSection& c) {
@@ -118,9 +121,11 @@ std::string bench_model(const ModelBenchSection& c, bool cuda) {
   if (lengths.empty())
     lengths = cuda ? std::vector<int64_t>{1 << 12, 1 << 14, 1 << 16, 1 << 18, 1 << 20}
                    : std::vector<int64_t>{1 << 10, 1 << 12, 1 << 14};
-  std::string out = line("MambaLM training step (forward + backward + AdamW), f32, %s: %lld layers, d_model %lld, "
-                         "batch %lld\n",
-                         cuda ? "CUDA" : "CPU", (long long)c.n_layer, (long long)c.d_model, (long long)c.batch);
+  set_gemm_precision(parse_gemm_precision(c.gemm_precision));
+  std::string out = line("MambaLM training step (forward + backward + AdamW), f32 (GEMMs %s), %s: %lld layers, "
+                         "d_model %lld, batch %lld\n",
+                         cuda ? c.gemm_precision.c_str() : "fp32", cuda ? "CUDA" : "CPU", (long long)c.n_layer,
+                         (long long)c.d_model, (long long)c.batch);
   out += line("%10s %12s %14s %16s\n", "L", "ms/step", "tokens/s", cuda ? "peak GPU GiB" : "peak RSS GiB");
   for (int64_t L : lengths) {
     StepTiming t = time_training(c, L, dev);

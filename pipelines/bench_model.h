@@ -21,6 +21,7 @@ struct ModelBenchSection {
   int64_t steps = 3;             // timed steps after one warm-up step
   bool find_max = true;          // then double L until it no longer fits (CUDA)
   int64_t max_length = int64_t(1) << 26;
+  std::string gemm_precision = "fp32";  // fp32 | tf32 (CUDA GEMMs of the f32 model)
 };
 void bind(cfg::Binder& b, ModelBenchSection& c);
 

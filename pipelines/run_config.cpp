@@ -77,10 +77,20 @@ void bind(cfg::Binder& b, TrainSection& c) {
   b.field("gpus", c.gpus, cfg::ge(1),
           "data-parallel training over this many GPUs of the host, one process each (audio pretraining; "
           "train.batch_size is per GPU)");
+  b.field("gemm_precision", c.gemm_precision, cfg::one_of({"fp32", "tf32"}),
+          "CUDA GEMMs of f32 tensors: fp32 (exact) or tf32 (tensor cores, ~1e-3 relative per product, "
+          "f32 accumulation); the CPU always computes fp32");
+}
+
+GemmPrecision parse_gemm_precision(const std::string& name) {
+  if (name == "fp32") return GemmPrecision::fp32;
+  if (name == "tf32") return GemmPrecision::tf32;
+  MS_FAIL("gemm precision '", name, "' is not one of fp32, tf32");
 }
 
 Device resolve_device(const TrainSection& t) {
   if (t.threads > 0) omp_set_num_threads(static_cast<int>(t.threads));
+  set_gemm_precision(parse_gemm_precision(t.gemm_precision));
   if (t.device == "cpu") return Device::cpu;
   if (t.device == "cuda") {
     if (!cuda_built()) MS_FAIL("train.device = \"cuda\", but this build has no CUDA backend (rebuild with -DMAMBASEQ_CUDA=ON)");

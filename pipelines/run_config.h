@@ -8,6 +8,7 @@
 
 #include "io/checkpoint.h"
 #include "io/config.h"
+#include "kernels/gemm.h"
 #include "model/config.h"
 #include "model/optimizer.h"
 
@@ -52,12 +53,17 @@ struct TrainSection {
   std::string device = "auto";  // cpu | cuda | auto (cuda when a GPU is visible)
   int64_t threads = 0;          // CPU threads (0: all cores)
   int64_t gpus = 1;             // data-parallel over this many GPUs of the host (audio pretraining)
+  std::string gemm_precision = "fp32";  // CUDA GEMMs of f32 tensors: fp32 | tf32 (the CPU is always fp32)
 };
 void bind(cfg::Binder& b, TrainSection& c);
 
 // Resolves train.device ("auto" picks CUDA when this build has it and a GPU is visible); sets the CPU
-// thread count. A request for CUDA that cannot be met is an error saying why.
+// thread count and the CUDA GEMM precision (train.gemm_precision). A request for CUDA that cannot be met
+// is an error saying why.
 Device resolve_device(const TrainSection& t);
+
+// "fp32" | "tf32" (train.gemm_precision, bench model.gemm_precision) -> the CUDA GEMM precision.
+GemmPrecision parse_gemm_precision(const std::string& name);
 
 }  // namespace ms
 

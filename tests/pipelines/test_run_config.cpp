@@ -1,0 +1,43 @@
+// The train section every pipeline shares: train.gemm_precision chooses the CUDA GEMM precision when a
+// pipeline resolves its device, and a value outside fp32 / tf32 is a one-line error naming the key.
+#include <gtest/gtest.h>
+
+#include "kernels/gemm.h"
+#include "pipelines/audio_pretrain.h"
+#include "pipelines/run_config.h"
+
+namespace ms {
+namespace {
+
+struct PrecisionRestore {
+  GemmPrecision saved = gemm_precision();
+  ~PrecisionRestore() { set_gemm_precision(saved); }
+};
+
+TEST(RunConfig, GemmPrecisionIsSetWhereTheDeviceIsResolved) {
+  PrecisionRestore restore;
+  auto cfg = cfg::parse<AudioPretrainConfig>("", "(defaults)", {"train.gemm_precision=tf32", "train.device=cpu"});
+  EXPECT_EQ(cfg.train.gemm_precision, "tf32");
+  EXPECT_EQ(resolve_device(cfg.train), Device::cpu);
+  EXPECT_EQ(gemm_precision(), GemmPrecision::tf32);
+
+  cfg = cfg::parse<AudioPretrainConfig>("", "(defaults)", {"train.device=cpu"});
+  EXPECT_EQ(cfg.train.gemm_precision, "fp32");  // the default: exact, as the CPU
+  resolve_device(cfg.train);
+  EXPECT_EQ(gemm_precision(), GemmPrecision::fp32);
+}
+
+TEST(RunConfig, UnknownGemmPrecisionNamesTheKey) {
+  std::string message;
+  try {
+    cfg::parse<AudioPretrainConfig>("", "(defaults)", {"train.gemm_precision=bf17"});
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("train.gemm_precision"), std::string::npos) << message;
+  EXPECT_NE(message.find("bf17"), std::string::npos) << message;
+  EXPECT_THROW(parse_gemm_precision("half"), std::exception);
+}
+
+}  // namespace
+}  // namespace ms
