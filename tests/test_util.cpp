@@ -146,4 +146,13 @@ std::string temp_dir() {
   return dir.string();
 }
 
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 }  // namespace ms::test

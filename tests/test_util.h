@@ -1,4 +1,5 @@
-// Helpers shared by the test suites: random tensors, error measures, poisoning, finite differences.
+// Helpers shared by the test suites: random tensors, error measures, poisoning, finite differences,
+// temp folders, error messages.
 #pragma once
 #include <gtest/gtest.h>
 
@@ -41,5 +42,8 @@ bool gpu_available();
 
 std::string source_dir();  // the repository root
 std::string temp_dir();    // a fresh directory for this test
+
+// The message of the ms::Error that `f` throws, or "" when it returns normally.
+std::string error_of(const std::function<void()>& f);
 
 }  // namespace ms::test

@@ -15,14 +15,7 @@ namespace fs = std::filesystem;
 namespace ms {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using ms::test::error_of;
 
 std::vector<float> noise(int64_t n, Rng& rng, double amp = 0.5) {
   std::vector<float> x(static_cast<size_t>(n));

@@ -12,14 +12,7 @@ namespace {
 #define SKIP_WITHOUT_SOX() \
   if (!test::have_command("sox")) GTEST_SKIP() << "sox is not installed (scripts/install-deps.sh installs it)"
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using ms::test::error_of;
 
 TEST(AudioIO, Decoded16BitWavEqualsSoxRawSampleForSample) {
   SKIP_WITHOUT_SOX();

@@ -25,15 +25,7 @@ using ms::Checkpoint;
 using ms::DType;
 using ms::Tensor;
 
-template <class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const ms::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ms::test::error_of;
 
 // Random bits in every byte (NaN patterns included for floats): a round trip must keep them all.
 Tensor random_bits(const ms::Shape& shape, DType dt, ms::Rng& rng) {

@@ -125,15 +125,7 @@ RunCfg parse(const std::string& text, const std::vector<std::string>& sets = {})
 }
 
 // The message of the ms::Error that `fn` throws ("" when it does not throw).
-template <class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const ms::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ms::test::error_of;
 
 const std::string kMinimal = "[data]\npaths = [\"x.fa\"]\n";
 

@@ -10,15 +10,7 @@
 
 namespace {
 
-template <class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const ms::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ms::test::error_of;
 
 std::string file_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -5,18 +5,12 @@
 
 #include "model/optimizer.h"
 #include "tests/model/unet_test_util.h"
+#include "tests/test_util.h"
 
 namespace ms::test {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using ms::test::error_of;
 #define EXPECT_ERROR_HAS(stmt, text) \
   EXPECT_NE(error_of([&] { stmt; }).find(text), std::string::npos) << error_of([&] { stmt; })
 

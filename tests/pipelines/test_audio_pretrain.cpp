@@ -8,6 +8,7 @@
 #include "pipelines/audio_data.h"
 #include "pipelines/audio_pretrain.h"
 #include "tests/pipelines/test_audio_fixtures.h"
+#include "tests/test_util.h"
 
 namespace ms {
 namespace {
@@ -32,14 +33,7 @@ RunRequest request(const std::string& data_root, const std::string& out, std::ve
   return r;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using ms::test::error_of;
 
 TEST(AudioPretrain, StopAndResumeEqualsUninterruptedRun) {
   Rng rng(test::test_seed());

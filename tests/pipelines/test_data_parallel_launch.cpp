@@ -82,12 +82,8 @@ TEST(DataParallelLaunch, WorkersGetTheirRankGpuAndProcessGroup) {
   EXPECT_EQ(read_file(dir + "/rank_0"), "2 5 0 1 0");
   EXPECT_EQ(read_file(dir + "/rank_1"), "2 7 0 1 0");
   env.set("CUDA_VISIBLE_DEVICES", "4");
-  try {
-    run_data_parallel_workers(2, worker_command());
-    ADD_FAILURE() << "two workers on one listed GPU";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("CUDA_VISIBLE_DEVICES=4 names only 1 GPU"), std::string::npos) << e.what();
-  }
+  const std::string one_gpu = test::error_of([] { run_data_parallel_workers(2, worker_command()); });
+  EXPECT_NE(one_gpu.find("CUDA_VISIBLE_DEVICES=4 names only 1 GPU"), std::string::npos) << one_gpu;
 }
 
 TEST(DataParallelLaunch, AFailingWorkerIsNamed) {
@@ -96,13 +92,8 @@ TEST(DataParallelLaunch, AFailingWorkerIsNamed) {
   env.set("MAMBASEQ_DP_TEST_DIR", dir);
   env.set("MAMBASEQ_DP_TEST_FAIL_RANK", "1");
   unsetenv("CUDA_VISIBLE_DEVICES");
-  try {
-    run_data_parallel_workers(2, worker_command());
-    ADD_FAILURE() << "worker 1 failed but the launch succeeded";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("data-parallel worker 1 (GPU 1) exited with status 3"), std::string::npos)
-        << e.what();
-  }
+  const std::string failed = test::error_of([] { run_data_parallel_workers(2, worker_command()); });
+  EXPECT_NE(failed.find("data-parallel worker 1 (GPU 1) exited with status 3"), std::string::npos) << failed;
 }
 
 TEST(DataParallelLaunch, InterruptsReachEveryWorkerOnce) {

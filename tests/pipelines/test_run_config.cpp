@@ -5,6 +5,7 @@
 #include "kernels/gemm.h"
 #include "pipelines/audio_pretrain.h"
 #include "pipelines/run_config.h"
+#include "tests/test_util.h"
 
 namespace ms {
 namespace {
@@ -28,15 +29,11 @@ TEST(RunConfig, GemmPrecisionIsSetWhereTheDeviceIsResolved) {
 }
 
 TEST(RunConfig, UnknownGemmPrecisionNamesTheKey) {
-  std::string message;
-  try {
-    cfg::parse<AudioPretrainConfig>("", "(defaults)", {"train.gemm_precision=bf17"});
-  } catch (const std::exception& e) {
-    message = e.what();
-  }
+  const std::string message =
+      test::error_of([] { cfg::parse<AudioPretrainConfig>("", "(defaults)", {"train.gemm_precision=bf17"}); });
   EXPECT_NE(message.find("train.gemm_precision"), std::string::npos) << message;
   EXPECT_NE(message.find("bf17"), std::string::npos) << message;
-  EXPECT_THROW(parse_gemm_precision("half"), std::exception);
+  EXPECT_THROW(parse_gemm_precision("half"), Error);
 }
 
 }  // namespace
