@@ -26,7 +26,7 @@
 #       carry=[".carry/gpu.tar.xz", ".carry/piano_data.tar"])   (after CLI_ONLY=1 tools/gpu_build.sh)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${OUT:-/tmp/audio_out}
+out=$(realpath -m "${OUT:-/tmp/audio_out}")
 mkdir -p "$out"
 work=${WORK:-/tmp/audio_work}
 rm -rf "$work"
@@ -37,7 +37,10 @@ if [[ -z ${MS:-} ]]; then
   MS="/tmp/mambaseq/gpu/env.sh mambaseq"
 fi
 data=${DATA:-/tmp/audio_data}
-if [[ ! -d $data/piano ]]; then
+# The piano tar and the audio tar both unpack to audio_data: a warm machine may hold the one without the
+# other's folders, so look for the folder the parts need.
+need=piano; [[ ${PARTS:-a b c} == *a* ]] || need=sc09
+if [[ ! -d $data/$need ]]; then
   data_tar=${DATA_TAR:-.carry/audio_data.tar}
   [[ -f $data_tar ]] || { echo "no data: run tools/pack_audio_data.sh here and carry $data_tar"; exit 2; }
   mkdir -p "$(dirname "$data")" && tar -C "$(dirname "$data")" -xf "$data_tar"
@@ -126,8 +129,8 @@ if [[ " $parts " == *" c "* ]]; then
   digits_cfg=${DIGITS_CONFIG:-configs/digits_unet_small.toml}; digits_model=$(basename "$digits_cfg" .toml)
   stamp "digits model ($digits_model, ${DIGITS_STEPS:-300} steps, ${DIGITS_GPUS:-1} GPU(s), cap ${DIGITS_S:-90} s)"
   timeout -s INT -k 20 "${DIGITS_S:-90}" $MS pretrain -c "$digits_cfg" --out "$work/digits" \
-    --set data.train="$data/sc09/train" --set data.valid="$data/sc09/valid" --set data.eval_span=4000 \
-    --set train.steps=${DIGITS_STEPS:-300} --set train.batch_size=${DIGITS_BATCH:-16} --set train.eval_every=0 --set train.ckpt_every=100 \
+    --set data.train="$data/sc09/train" --set data.valid="$data/sc09/valid" --set data.test="$data/sc09/test" \
+    --set data.eval_span=4000 --set train.steps=${DIGITS_STEPS:-300} --set train.batch_size=${DIGITS_BATCH:-16} --set train.eval_every=0 --set train.ckpt_every=100 \
     --set train.device=$dev --set train.gpus=${DIGITS_GPUS:-1} >"$out/$digits_model.log" 2>&1
   grep -E "^valid:" "$out/$digits_model.log" | tail -1
   printf "model\tbatch\tseconds_per_row\tsamples_per_s\treal_time_factor\tcuda_graphs\n" >"$out/generate_speed.tsv"
@@ -148,10 +151,15 @@ if [[ " $parts " == *" c "* ]]; then
       --set sample.seconds=1.0 --set sample.classifier="$work/classifier/last.h5" --set train.device=$dev \
       >"$out/generate_scored.log" 2>&1
     cp "$work/gen_scored/report.md" "$out/generated_digits.md" 2>/dev/null
-    mkdir -p "$out/samples" && cp "$work/gen_scored"/sample_00[0-3].{wav,png} "$out/samples/" 2>/dev/null
+    # All 64 clips in one file: the device tool returns at most 8 files from $OUT.
+    (cd "$work/gen_scored" && tar -cf "$out/generated_digits.tar" sample_*.wav sample_*.png report.md) 2>/dev/null
     sed -n '/Digit classifier scores/,/Predicted classes/p' "$out/generated_digits.md"
   fi
 fi
 stamp "done"
 for f in piano_context.tsv generate_speed.tsv; do [[ -f $out/$f ]] && { echo "== $f"; column -t -s $'\t' "$out/$f" 2>/dev/null || cat "$out/$f"; }; done
+# The device tool returns at most 8 files: beyond that, the logs travel as one tar.
+if (( $(find "$out" -maxdepth 1 -type f | wc -l) > 8 )); then
+  (cd "$out" && tar -cf logs.tar --remove-files ./*.log)
+fi
 exit 0
