@@ -46,6 +46,32 @@ CeOut cross_entropy_with_stats(const Tensor& logits, const Tensor& targets, int 
   return c;
 }
 
+void for_each_chunk(const Tensor& ids, int64_t chunk_len, const std::function<Tensor(const Tensor&)>& logits_of,
+                    const ChunkSink& fn) {
+  const int64_t L = ids.size(1);
+  if (chunk_len <= 0) chunk_len = L;
+  for (int64_t start = 0; start < L; start += chunk_len) {
+    const int64_t len = std::min(chunk_len, L - start);
+    fn(start, logits_of(ids.slice(1, start, start + len).contiguous()));
+  }
+}
+
+LossResult loss_over_chunks(const ChunkedForward& forward, const Tensor& targets, int ignore_index) {
+  LossStats total;
+  forward([&](int64_t start, const Tensor& logits) {
+    const int64_t B = logits.size(0), len = logits.size(1), V = logits.size(2);
+    Tensor t = targets.slice(1, start, start + len).contiguous().view({B * len});
+    add_stats(total, cross_entropy_with_stats(logits.view({B * len, V}), t, ignore_index).stats);
+  });
+  return loss_result(total);
+}
+
+Tensor logits_over_chunks(const ChunkedForward& forward, int64_t B, int64_t L, int64_t V, DType dtype, Device device) {
+  Tensor out = Tensor::empty({B, L, V}, dtype, device);
+  forward([&](int64_t start, const Tensor& logits) { out.slice(1, start, start + logits.size(1)).copy_(logits); });
+  return out;
+}
+
 LossResult head_loss_backward(const ParamStore& params, int head, const Tensor& hidden, const Tensor& targets,
                               int ignore_index, double grad_scale, const Tensor& dhidden) {
   const int64_t rows = hidden.size(0);

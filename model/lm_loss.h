@@ -2,6 +2,7 @@
 // stats, and the output head + cross-entropy forward/backward of a training step.
 #pragma once
 #include <cstdint>
+#include <functional>
 
 #include "kernels/loss_stats.h"
 #include "kernels/tensor.h"
@@ -23,6 +24,21 @@ struct CeOut {
   LossStats stats;
 };
 CeOut cross_entropy_with_stats(const Tensor& logits, const Tensor& targets, int ignore_index);
+
+// Evaluation over chunks of a sequence (both models' *_loss and *_logits). A ChunkedForward runs a model
+// over ids chunk by chunk and hands each chunk's logits (B, len, V) to the sink with the chunk's start.
+using ChunkSink = std::function<void(int64_t start, const Tensor& logits)>;
+using ChunkedForward = std::function<void(const ChunkSink&)>;
+
+// The chunk loop of a ChunkedForward: consecutive chunks of ids (B, L) of chunk_len tokens (<= 0: one chunk),
+// each copied contiguous (a slice along L of a row-major (B, L) tensor is contiguous only for B = 1), through
+// logits_of (B, len) -> (B, len, V), to fn.
+void for_each_chunk(const Tensor& ids, int64_t chunk_len, const std::function<Tensor(const Tensor&)>& logits_of,
+                    const ChunkSink& fn);
+// Mean loss and accuracy of targets (B, L) i32 under the chunks' logits.
+LossResult loss_over_chunks(const ChunkedForward& forward, const Tensor& targets, int ignore_index);
+// The chunks' logits gathered into one (B, L, V) tensor of the given dtype and device.
+Tensor logits_over_chunks(const ChunkedForward& forward, int64_t B, int64_t L, int64_t V, DType dtype, Device device);
 
 // The head of a training step: logits = hidden (R, dm) x W^T with W = params.value(head) (V, dm), the mean
 // cross-entropy against targets (R), and, when some target is valid, its gradient scaled by grad_scale:

@@ -162,46 +162,33 @@ LossResult lm_forward_backward(const MambaLM& model, const Tensor& ids, const Te
 void lm_forward_chunked(const MambaLM& model, const Tensor& ids, int64_t chunk_len,
                         const std::function<void(int64_t, const Tensor&)>& fn, BackboneState* state) {
   check_ids("lm_forward_chunked", model, ids);
-  const int64_t Bsz = ids.size(0), L = ids.size(1), dm = model.cfg.d_model, V = model.vocab();
-  if (chunk_len <= 0) chunk_len = L;
+  const int64_t Bsz = ids.size(0), dm = model.cfg.d_model, V = model.vocab();
   BackboneState local;
   if (!state) {
     local = make_backbone_state(model, Bsz);
     state = &local;
   }
-  for (int64_t start = 0; start < L; start += chunk_len) {
-    const int64_t len = std::min(chunk_len, L - start);
-    // A slice of a row-major (B, L) tensor along L is contiguous only for B = 1; otherwise copy the chunk.
-    Tensor chunk = ids.slice(1, start, start + len).contiguous();
+  for_each_chunk(ids, chunk_len, [&](const Tensor& chunk) {
+    const int64_t len = chunk.size(1);
     Tensor hidden = backbone_forward(model, chunk, nullptr, state);
     Tensor logits = Tensor::empty({Bsz, len, V}, model.dtype(), model.device());
     lm_head_forward(model, hidden.view({Bsz * len, dm}), logits.view({Bsz * len, V}));
-    fn(start, logits);
-  }
+    return logits;
+  }, fn);
 }
 
 LossResult lm_loss(const MambaLM& model, const Tensor& ids, const Tensor& targets, int ignore_index,
                    int64_t chunk_len) {
   check_ids("lm_loss", model, ids);
   check_targets("lm_loss", ids, targets);
-  const int64_t Bsz = ids.size(0), V = model.vocab();
-  LossStats total;
-  lm_forward_chunked(model, ids, chunk_len, [&](int64_t start, const Tensor& logits) {
-    const int64_t len = logits.size(1);
-    Tensor t = targets.slice(1, start, start + len).contiguous().view({Bsz * len});
-    add_stats(total, cross_entropy_with_stats(logits.view({Bsz * len, V}), t, ignore_index).stats);
-  });
-  return loss_result(total);
+  return loss_over_chunks([&](const ChunkSink& sink) { lm_forward_chunked(model, ids, chunk_len, sink); }, targets,
+                          ignore_index);
 }
 
 Tensor lm_logits(const MambaLM& model, const Tensor& ids, int64_t chunk_len) {
   check_ids("lm_logits", model, ids);
-  const int64_t Bsz = ids.size(0), L = ids.size(1);
-  Tensor out = Tensor::empty({Bsz, L, model.vocab()}, model.dtype(), model.device());
-  lm_forward_chunked(model, ids, chunk_len, [&](int64_t start, const Tensor& logits) {
-    out.slice(1, start, start + logits.size(1)).copy_(logits);
-  });
-  return out;
+  return logits_over_chunks([&](const ChunkSink& sink) { lm_forward_chunked(model, ids, chunk_len, sink); },
+                            ids.size(0), ids.size(1), model.vocab(), model.dtype(), model.device());
 }
 
 }  // namespace ms
