@@ -128,6 +128,24 @@ Tensor compute_a(const BlockDims& dims, const BlockTensors& w) {
   return A;
 }
 
+// The scan's inputs of a block (forward, and the backward's recomputation): u = the conv output,
+// delta = dt_proj(delta_low) before bias and softplus, B/C from x_proj, z the gate.
+SelectiveScanInputs scan_inputs(const BlockDims& dims, const BlockTensors& w, const Tensor& xc, const Tensor& delta,
+                                const XProjViews& v, const Tensor& z, const Tensor& initial_state) {
+  SelectiveScanInputs in;
+  in.u = xc;
+  in.delta = delta;
+  in.A = compute_a(dims, w);
+  in.B = v.B;
+  in.C = v.C;
+  in.D = w.D;
+  in.z = z;
+  in.delta_bias = w.dt_proj_b;
+  in.delta_softplus = true;
+  in.initial_state = initial_state;
+  return in;
+}
+
 void check_block_input(const char* op, const BlockDims& dims, const BlockTensors& w, const Tensor& h) {
   check_defined(op, "h", h);
   MS_CHECK(h.ndim() == 3 && h.size(2) == dims.d_model, op, ": h must be (B, L, ", dims.d_model, "), got ",
@@ -177,17 +195,7 @@ void mamba_block_forward(const BlockDims& dims, const BlockTensors& w, const Ten
   Tensor delta = Tensor::empty({Bsz, D, L}, dt, dev);
   gemm(w.dt_proj_w, false, v.delta_low, false, delta);
 
-  SelectiveScanInputs in;
-  in.u = xc;
-  in.delta = delta;
-  in.A = compute_a(dims, w);
-  in.B = v.B;
-  in.C = v.C;
-  in.D = w.D;
-  in.z = z;
-  in.delta_bias = w.dt_proj_b;
-  in.delta_softplus = true;
-  if (state) in.initial_state = state->ssm;
+  const SelectiveScanInputs in = scan_inputs(dims, w, xc, delta, v, z, state ? state->ssm : Tensor());
   Tensor y = Tensor::empty({Bsz, D, L}, dt, dev);
   Tensor last_state = state ? Tensor::empty_like(state->ssm) : Tensor();
   selective_scan_forward(in, y, last_state, saved ? &saved->scan : nullptr);
@@ -233,17 +241,7 @@ void mamba_block_backward(const BlockDims& dims, const BlockTensors& w, const Bl
   Tensor delta = Tensor::empty({Bsz, D, L}, dt, dev);
   gemm(w.dt_proj_w, false, v.delta_low, false, delta);
 
-  SelectiveScanInputs in;
-  in.u = xc;
-  in.delta = delta;
-  in.A = compute_a(dims, w);
-  in.B = v.B;
-  in.C = v.C;
-  in.D = w.D;
-  in.z = z;
-  in.delta_bias = w.dt_proj_b;
-  in.delta_softplus = true;
-  in.initial_state = saved.ssm_init;
+  const SelectiveScanInputs in = scan_inputs(dims, w, xc, delta, v, z, saved.ssm_init);
 
   // The scan writes dB, dC straight into their rows of dx_dbl, and dz into its half of dxz.
   Tensor dxz = Tensor::empty({Bsz, 2 * D, L}, dt, dev);
