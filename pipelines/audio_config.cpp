@@ -25,6 +25,16 @@ bool is_audio_config_text(const std::string& text) {
   }
 }
 
+void bind_audio_format(cfg::Binder& b, AudioFormatFields& c) {
+  b.field("quantization", c.quantization, cfg::one_of({"mulaw", "linear"}), "8-bit mu-law or linear tokens");
+  b.field("bits", c.bits, cfg::range(2, 16), "token bits: the vocabulary is 2^bits");
+  b.field("sample_rate", c.sample_rate, cfg::range(1000, 384000), "the model's sample rate (Hz)");
+  b.field("resample", c.resample, "resample files at other rates (false: refuse them)");
+  b.field("resample_quality", c.resample_quality,
+          cfg::one_of({"best", "medium", "fastest", "linear", "zero_order_hold"}), "libsamplerate converter");
+  b.field("source_bits", c.source_bits, cfg::range(0, 32), "0: any sample format; 8/16/24/32: require that PCM width");
+}
+
 void bind(cfg::Binder& b, AudioDataSection& c) {
   b.field("train", c.train, "training audio: a folder (scanned recursively) or a file list");
   b.field("valid", c.valid, "held-out audio (folder or list); empty: valid_fraction of the training files");
@@ -36,13 +46,7 @@ void bind(cfg::Binder& b, AudioDataSection& c) {
           "> 0: sequence-length warmup from this window, doubling up to window; rows grow so a step keeps "
           "batch_size x window tokens (0: none)");
   b.field("warmup_stage_steps", c.warmup_stage_steps, cfg::ge(0), "warmup: steps per window length");
-  b.field("quantization", c.quantization, cfg::one_of({"mulaw", "linear"}), "8-bit mu-law or linear tokens");
-  b.field("bits", c.bits, cfg::range(2, 16), "token bits: the vocabulary is 2^bits");
-  b.field("sample_rate", c.sample_rate, cfg::range(1000, 384000), "the model's sample rate (Hz)");
-  b.field("resample", c.resample, "resample files at other rates (false: refuse them)");
-  b.field("resample_quality", c.resample_quality,
-          cfg::one_of({"best", "medium", "fastest", "linear", "zero_order_hold"}), "libsamplerate converter");
-  b.field("source_bits", c.source_bits, cfg::range(0, 32), "0: any sample format; 8/16/24/32: require that PCM width");
+  bind_audio_format(b, c);
   b.field("short_files", c.short_files, cfg::one_of({"pad", "skip"}),
           "files shorter than a window: one padded window, or left out of training");
   b.field("eval_window", c.eval_window, cfg::range(0, 1 << 20), "held-out window length (0: window)");

@@ -21,7 +21,18 @@ namespace ms {
 bool is_audio_config(const std::string& path);
 bool is_audio_config_text(const std::string& toml_text);
 
-struct AudioDataSection {
+// How audio files become tokens: the [data] keys shared by the audio pretraining and classifier configs.
+struct AudioFormatFields {
+  std::string quantization = "mulaw";            // mulaw | linear
+  int64_t bits = 8;                              // tokens 0 .. 2^bits - 1 (the model's vocabulary)
+  int64_t sample_rate = 16000;
+  bool resample = true;                          // false: files at another rate are an error
+  std::string resample_quality = "best";
+  int64_t source_bits = 0;                       // 0: any sample format; 16: require 16-bit PCM
+};
+void bind_audio_format(cfg::Binder& b, AudioFormatFields& c);
+
+struct AudioDataSection : AudioFormatFields {
   std::string train = "data/audio/piano/train";  // folder (scanned) or file list
   std::string valid = "data/audio/piano/valid";  // held-out; empty: split off the training files
   std::string test;                              // optional extra held-out set (final evaluation)
@@ -30,12 +41,6 @@ struct AudioDataSection {
   int64_t window = 16384;                        // L: tokens the model reads per training row
   int64_t warmup_start = 0;                      // > 0: sequence-length warmup, first window (0: none)
   int64_t warmup_stage_steps = 0;                // warmup: steps per window length; it doubles after each
-  std::string quantization = "mulaw";            // mulaw | linear
-  int64_t bits = 8;                              // tokens 0 .. 2^bits - 1 (the model's vocabulary)
-  int64_t sample_rate = 16000;
-  bool resample = true;                          // false: files at another rate are an error
-  std::string resample_quality = "best";
-  int64_t source_bits = 0;                       // 0: any sample format; 16: require 16-bit PCM
   std::string short_files = "pad";              // pad | skip (training windows)
   int64_t eval_window = 0;                       // held-out window length (0: = window)
   int64_t eval_span = 0;                         // > 0: evaluate only this many samples from the middle of each held-out file

@@ -25,13 +25,7 @@ void bind(cfg::Binder& b, DigitsDataSection& c) {
           "held-out speakers of the training accents, evaluated at the end (\"\": none)");
   b.field("real_test", c.real_test, "real recordings, evaluated at the end (\"\": none)");
   b.field("window", c.window, cfg::range(16, 1 << 20), "samples per clip fed to the model");
-  b.field("quantization", c.quantization, cfg::one_of({"mulaw", "linear"}), "8-bit mu-law or linear tokens");
-  b.field("bits", c.bits, cfg::range(2, 16), "token bits: the vocabulary is 2^bits");
-  b.field("sample_rate", c.sample_rate, cfg::range(1000, 384000), "the model's sample rate (Hz)");
-  b.field("resample", c.resample, "resample files at other rates (false: refuse them)");
-  b.field("resample_quality", c.resample_quality,
-          cfg::one_of({"best", "medium", "fastest", "linear", "zero_order_hold"}), "libsamplerate converter");
-  b.field("source_bits", c.source_bits, cfg::range(0, 32), "0: any sample format; 8/16/24/32: require that PCM width");
+  bind_audio_format(b, c);
   b.field("eval_batch", c.eval_batch, cfg::ge(1), "clips per evaluation forward");
   b.field("eval_max_files", c.eval_max_files, cfg::ge(0), "> 0: evaluations during training use this many valid clips");
   b.field("shift", c.shift, cfg::ge(0), "augmentation: random time shift of up to +-shift samples");
@@ -46,12 +40,7 @@ AudioDataSection as_audio_data(const DigitsDataSection& d) {
   a.valid = d.valid;
   a.test = d.test;
   a.window = d.window;
-  a.quantization = d.quantization;
-  a.bits = d.bits;
-  a.sample_rate = d.sample_rate;
-  a.resample = d.resample;
-  a.resample_quality = d.resample_quality;
-  a.source_bits = d.source_bits;
+  static_cast<AudioFormatFields&>(a) = d;
   a.short_files = "pad";
   return a;
 }

@@ -14,19 +14,13 @@
 
 namespace ms {
 
-struct DigitsDataSection {
+struct DigitsDataSection : AudioFormatFields {
   std::string train = "data/audio/sc09/train";  // <split>/<class>/*.wav: the class is the parent folder
   std::string valid = "data/audio/sc09/valid";
   std::string test = "data/audio/sc09/test";
   std::string test_speakers;            // optional: held-out speakers of the training accents (SC09's protocol)
   std::string real_test = "data/audio/sc09-real/test";  // optional ("" skips it)
   int64_t window = 16000;              // samples per clip fed to the model (longer clips: the first window)
-  std::string quantization = "mulaw";
-  int64_t bits = 8;
-  int64_t sample_rate = 16000;
-  bool resample = true;
-  std::string resample_quality = "best";
-  int64_t source_bits = 0;
   int64_t eval_batch = 16;             // clips per evaluation forward
   int64_t eval_max_files = 0;          // > 0: evaluations during training use this many valid clips (spread evenly)
   int64_t shift = 0;                   // training augmentation: random time shift of up to +-shift samples
