@@ -93,22 +93,12 @@ void bind(cfg::Binder& b, AudioModelSection& c) {
 
 UNetConfig to_unet_config(const AudioModelSection& m, int64_t vocab) {
   UNetConfig u;
-  u.d_model = m.d_model;
+  copy_model_section(m, vocab, u);
   u.pool = m.pool;
   u.width_factor = m.width_factor;
-  u.n_layer = m.n_layer;
   u.down_layers = m.down_layers;
   u.up_layers = m.up_layers;
   u.center_layers = m.center_layers;
-  u.vocab_size = vocab;
-  u.d_state = m.d_state;
-  u.d_conv = m.d_conv;
-  u.expand = m.expand;
-  u.dt_rank = m.dt_rank;
-  u.dt_min = m.dt_min;
-  u.dt_max = m.dt_max;
-  u.ssm = m.ssm;
-  u.seed = static_cast<uint64_t>(m.seed);
   u.validate();
   return u;
 }

@@ -24,17 +24,7 @@ void bind(cfg::Binder& b, ModelSection& c) {
 
 MambaConfig to_mamba_config(const ModelSection& m, int64_t vocab) {
   MambaConfig c;
-  c.d_model = m.d_model;
-  c.n_layer = m.n_layer;
-  c.vocab_size = vocab;
-  c.d_state = m.d_state;
-  c.d_conv = m.d_conv;
-  c.expand = m.expand;
-  c.dt_rank = m.dt_rank;
-  c.ssm = m.ssm;
-  c.dt_min = m.dt_min;
-  c.dt_max = m.dt_max;
-  c.seed = static_cast<uint64_t>(m.seed);
+  copy_model_section(m, vocab, c);
   c.validate();
   return c;
 }

@@ -28,6 +28,21 @@ struct ModelSection {
 void bind(cfg::Binder& b, ModelSection& c);
 // The model's config for a vocabulary of `vocab` tokens (validated).
 MambaConfig to_mamba_config(const ModelSection& m, int64_t vocab);
+// The [model] keys both model configs share (MambaConfig, UNetConfig) copied into c.
+template <class ModelConfig>
+void copy_model_section(const ModelSection& m, int64_t vocab, ModelConfig& c) {
+  c.d_model = m.d_model;
+  c.n_layer = m.n_layer;
+  c.vocab_size = vocab;
+  c.d_state = m.d_state;
+  c.d_conv = m.d_conv;
+  c.expand = m.expand;
+  c.dt_rank = m.dt_rank;
+  c.ssm = m.ssm;
+  c.dt_min = m.dt_min;
+  c.dt_max = m.dt_max;
+  c.seed = static_cast<uint64_t>(m.seed);
+}
 
 struct OptimSection {
   double lr = 1e-3;
