@@ -7,6 +7,8 @@
 #include <new>
 #include <sstream>
 
+#include "io/closest_name.h"
+
 namespace ms::cli {
 namespace {
 
@@ -59,18 +61,6 @@ std::string option_row(const std::string& names, const char* help) {
   std::string row = "  " + names;
   if (row.size() + 2 > kCol) return row + "\n" + wrap(help, kCol, 100, kCol);
   return row + wrap(help, kCol, 100, kCol).substr(row.size());
-}
-
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
 }
 
 }  // namespace
@@ -283,12 +273,9 @@ int run_main(int argc, const char* const* argv) {
     }
     const Command* cmd = find_command(name);
     if (!cmd) {
-      std::string hint;
-      size_t best = 3;
-      for (const auto& c : commands()) {
-        const size_t d = edit_distance(name, c.name);
-        if (d < best) best = d, hint = c.name;
-      }
+      std::vector<std::string> names;
+      for (const auto& c : commands()) names.push_back(c.name);
+      const std::string hint = closest_name(name, names, 2);
       if (!name.empty() && name[0] == '-')
         throw UsageError("expected a command before '" + name + "' (see mambaseq --help)");
       throw UsageError("unknown command '" + name + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +

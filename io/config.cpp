@@ -10,6 +10,7 @@
 #include <memory>
 #include <sstream>
 
+#include "io/closest_name.h"
 #include "io/atomic_file.h"
 #include "io/number_text.h"
 #include "kernels/check.h"
@@ -144,27 +145,9 @@ std::string describe_node(const toml::node& n) {
   }
 }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 // The declared key closest to an unknown one, when it is close enough to be a typo; else "".
 std::string closest(const std::string& unknown, const std::vector<std::string>& known) {
-  std::string best;
-  size_t best_d = std::max<size_t>(2, unknown.size() / 3) + 1;
-  for (const auto& k : known) {
-    const size_t d = edit_distance(unknown, k);
-    if (d < best_d) best_d = d, best = k;
-  }
-  return best;
+  return closest_name(unknown, known, std::max<size_t>(2, unknown.size() / 3));
 }
 
 // ---------------------------------------------------------------------------------------------------
