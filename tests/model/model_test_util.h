@@ -90,4 +90,18 @@ inline double grad_check5(const std::function<double()>& loss, const Tensor& x, 
   return worst;
 }
 
+// Gradients scaled by grad_scale accumulate: two calls at scale 0.5 give the gradients of one call at 1.
+// forward_backward(scale) runs one training step's forward and backward on `params`.
+inline void expect_gradients_accumulate(ParamStore& params, const std::function<void(double)>& forward_backward) {
+  zero_grad(params);
+  forward_backward(1.0);
+  std::vector<Tensor> once;
+  for (const Param& p : params.params) once.push_back(p.grad.clone());
+  zero_grad(params);
+  forward_backward(0.5);
+  forward_backward(0.5);
+  for (size_t i = 0; i < once.size(); ++i)
+    EXPECT_LT(max_rel_error(params.params[i].grad, once[i]), 1e-12) << params.params[i].name;
+}
+
 }  // namespace ms::test
