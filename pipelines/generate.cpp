@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -112,6 +113,17 @@ void load_generator(AudioModel& model, const std::string& ckpt, bool config_give
   }
 }
 
+}  // namespace
+
+double rms_dbfs(const std::vector<float>& x) {
+  double sum = 0;
+  for (float v : x) sum += static_cast<double>(v) * v;
+  const double rms = x.empty() ? 0 : std::sqrt(sum / static_cast<double>(x.size()));
+  return rms > 1e-6 ? 20 * std::log10(rms) : -120;
+}
+
+namespace {
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -150,6 +162,16 @@ std::string report_text(const AudioPretrainConfig& cfg, const RunRequest& req, c
   os << "| real-time factor | " << fmt("%.4f", r.real_time_factor) << "x |\n";
   os << "| steps/s (one row's speed) | " << fmt("%.1f", r.timing.sampling_seconds > 0 ? r.timing.steps / r.timing.sampling_seconds : 0)
      << " steps/s |\n\n";
+  int64_t quiet = 0;
+  double lo = 0, hi = -200;
+  for (const GeneratedSample& g : r.files) {
+    quiet += g.level_dbfs < kNearSilenceDbfs;
+    lo = std::min(lo, g.level_dbfs);
+    hi = std::max(hi, g.level_dbfs);
+  }
+  if (!r.files.empty())
+    os << "Levels of the generated audio: " << fmt("%.1f", lo) << " to " << fmt("%.1f", hi) << " dBFS RMS; near-silent (< "
+       << fmt("%.0f", kNearSilenceDbfs) << " dBFS): " << quiet << " of " << r.files.size() << " clips.\n\n";
   if (r.scores) {
     const DigitScores& d = *r.scores;
     os << "## Digit classifier scores (`" << s.classifier << "`)\n\n";
@@ -165,15 +187,15 @@ std::string report_text(const AudioPretrainConfig& cfg, const RunRequest& req, c
     for (size_t c = 0; c < d.classes.size(); ++c) os << ' ' << d.classes[c] << ' ' << d.histogram[c] << (c + 1 < d.classes.size() ? "," : "");
     os << "\n\n";
   }
-  os << "## Files\n\n| wav | png | prompt samples | generated samples";
+  os << "## Files\n\n| wav | png | prompt samples | generated samples | level (dBFS)";
   if (r.scores) os << " | class | confidence";
-  os << " |\n|---|---|---|---";
+  os << " |\n|---|---|---|---|---";
   if (r.scores) os << "|---|---";
   os << "|\n";
   for (size_t i = 0; i < r.files.size(); ++i) {
     const GeneratedSample& g = r.files[i];
     os << "| " << fs::path(g.wav).filename().string() << " | " << (g.png.empty() ? "-" : fs::path(g.png).filename().string())
-       << " | " << g.prompt_samples << " | " << g.generated_samples;
+       << " | " << g.prompt_samples << " | " << g.generated_samples << " | " << fmt("%.1f", g.level_dbfs);
     if (r.scores)
       os << " | " << r.scores->classes[static_cast<size_t>(r.scores->predicted[i])] << " | "
          << fmt("%.3f", r.scores->confidence[i]);
@@ -250,6 +272,7 @@ GenerateResult run_generate(const RunRequest& req) {
     g.wav = (fs::path(r.out_dir) / (std::string(stem) + ".wav")).string();
     g.generated_samples = n_new;
     std::vector<float> gen = dequantize(r.tokens[i], q, bits);
+    g.level_dbfs = rms_dbfs(gen);
     std::vector<float> wav;
     if (s.include_prompt && !prompt_tokens.empty()) {
       wav = dequantize(prompt_tokens, q, bits);

@@ -34,7 +34,14 @@ Tensor sample_audio(const AudioModel& model, AudioStepper& stepper, const Tensor
 struct GeneratedSample {
   std::string wav, png;      // paths
   int64_t prompt_samples = 0, generated_samples = 0;
+  double level_dbfs = 0;     // RMS level of the generated part, dB relative to full scale
 };
+
+// RMS level of samples in [-1, 1] in dBFS (a full-scale square wave: 0 dB); -120 for silence or no samples.
+double rms_dbfs(const std::vector<float>& x);
+// Generated clips quieter than this are counted as near-silent in the report (a model stuck on the
+// silence token writes such clips, and a classifier gives them all one class).
+constexpr double kNearSilenceDbfs = -50;
 
 struct GenerateResult {
   std::string out_dir, report_path;

@@ -1,5 +1,6 @@
 // Generation from a tiny trained audio model: valid WAVs and PNGs of the right size, determinism for a
 // fixed seed, prompts, greedy decoding consistent with the parallel forward, and one-line errors.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -81,7 +82,23 @@ TEST(Generate, WritesValidWavsAndPngsDeterministically) {
   const std::string report = test::slurp(a.report_path);
   EXPECT_NE(report.find("generated samples/s"), std::string::npos);
   EXPECT_NE(report.find("sample_002.wav"), std::string::npos);
+  EXPECT_NE(report.find("near-silent (< -50 dBFS): "), std::string::npos);
+  for (size_t i = 0; i < 3; ++i)
+    EXPECT_DOUBLE_EQ(a.files[i].level_dbfs, rms_dbfs(dequantize(a.tokens[i], Quantization::mulaw, 8)));
   EXPECT_GT(a.samples_per_second, 0);
+}
+
+TEST(Generate, RmsLevelInDbfs) {
+  EXPECT_NEAR(rms_dbfs(std::vector<float>{1, -1, 1, -1}), 0.0, 1e-9);
+  EXPECT_NEAR(rms_dbfs(std::vector<float>{0.5f, -0.5f}), 20 * std::log10(0.5), 1e-9);
+  std::vector<float> sine(16000);
+  for (size_t t = 0; t < sine.size(); ++t) sine[t] = static_cast<float>(0.25 * std::sin(2 * M_PI * 440 * t / 16000.0));
+  EXPECT_NEAR(rms_dbfs(sine), 20 * std::log10(0.25 / std::sqrt(2.0)), 1e-3);
+  EXPECT_EQ(rms_dbfs(std::vector<float>(100, 0.0f)), -120);
+  EXPECT_EQ(rms_dbfs({}), -120);
+  // The mu-law silence token decodes to a near-silent clip.
+  const std::vector<int32_t> quiet(800, silence_token(Quantization::mulaw, 8));
+  EXPECT_LT(rms_dbfs(dequantize(quiet, Quantization::mulaw, 8)), kNearSilenceDbfs);
 }
 
 // Greedy sampling through prefill + steps must pick the argmax of the parallel forward's logits over the same
