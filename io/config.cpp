@@ -10,8 +10,8 @@
 #include <memory>
 #include <sstream>
 
-#include "io/closest_name.h"
 #include "io/atomic_file.h"
+#include "io/closest_name.h"
 #include "io/number_text.h"
 #include "kernels/check.h"
 
