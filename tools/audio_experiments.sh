@@ -22,7 +22,8 @@
 # CLS_STEPS (400), CLS_S (130), DIGITS_CONFIG (configs/digits_unet_small.toml: the model trained, timed and
 # scored in (c)), DIGITS_STEPS (300), DIGITS_BATCH (16 per GPU), DIGITS_GPUS (1), DIGITS_S (cap, 90),
 # GEN_SECONDS (1.0), DEVICE (cuda),
-# DATA_TAR (.carry/audio_data.tar; .carry/piano_data.tar for the larger piano set, see tools/pack_audio_data.sh).
+# DATA_TAR (.carry/audio_data.tar; .carry/piano_data.tar for the larger piano set, see tools/pack_audio_data.sh;
+# unpacked once per machine to /tmp/unpacked/<tar name>/audio_data), DATA (an unpacked audio_data folder instead).
 # The piano context runs of docs/audio-pipelines.md, one SSM per call (about 8 minutes each):
 #   run(command="DATA_TAR=.carry/piano_data.tar PARTS=a PIANO_SSMS=complex PIANO_STEPS=2000 RUN_S=180 PIANO_EVAL_EVERY=500 tools/audio_experiments.sh",
 #       carry=[".carry/gpu.tar.xz", ".carry/piano_data.tar"])   (after CLI_ONLY=1 tools/gpu_build.sh)
@@ -38,12 +39,11 @@ if [[ -z ${MS:-} ]]; then
   source tools/gpu_unpack.sh
   MS="/tmp/mambaseq/gpu/env.sh mambaseq"
 fi
-data=${DATA:-/tmp/audio_data}
-# The piano tar and the audio tar both unpack to audio_data: a warm machine may hold the one without the
-# other's folders, so look for the folder the parts need.
-need=piano; [[ ${PARTS:-a b c} == *a* ]] || need=sc09
-if [[ ! -d $data/$need ]]; then
-  data_tar=${DATA_TAR:-.carry/audio_data.tar}
+# The piano tar and the audio tar both unpack to audio_data/ (each with a piano/ of its own size), so each
+# tar gets its own folder: a warm machine that unpacked the other one must not be taken for this one.
+data_tar=${DATA_TAR:-.carry/audio_data.tar}
+data=${DATA:-/tmp/unpacked/$(basename "$data_tar" .tar)/audio_data}
+if [[ ! -d $data ]]; then
   [[ -f $data_tar ]] || { echo "no data: run tools/pack_audio_data.sh here and carry $data_tar"; exit 2; }
   mkdir -p "$(dirname "$data")" && tar -C "$(dirname "$data")" -xf "$data_tar"
   [[ $data == */audio_data ]] || mv "$(dirname "$data")/audio_data" "$data"
