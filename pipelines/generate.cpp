@@ -162,16 +162,17 @@ std::string report_text(const AudioPretrainConfig& cfg, const RunRequest& req, c
   os << "| real-time factor | " << fmt("%.4f", r.real_time_factor) << "x |\n";
   os << "| steps/s (one row's speed) | " << fmt("%.1f", r.timing.sampling_seconds > 0 ? r.timing.steps / r.timing.sampling_seconds : 0)
      << " steps/s |\n\n";
-  int64_t quiet = 0;
-  double lo = 0, hi = -200;
-  for (const GeneratedSample& g : r.files) {
-    quiet += g.level_dbfs < kNearSilenceDbfs;
-    lo = std::min(lo, g.level_dbfs);
-    hi = std::max(hi, g.level_dbfs);
-  }
-  if (!r.files.empty())
+  if (!r.files.empty()) {
+    double lo = r.files[0].level_dbfs, hi = lo;
+    int64_t quiet = 0;
+    for (const GeneratedSample& g : r.files) {
+      quiet += g.level_dbfs < kNearSilenceDbfs;
+      lo = std::min(lo, g.level_dbfs);
+      hi = std::max(hi, g.level_dbfs);
+    }
     os << "Levels of the generated audio: " << fmt("%.1f", lo) << " to " << fmt("%.1f", hi) << " dBFS RMS; near-silent (< "
        << fmt("%.0f", kNearSilenceDbfs) << " dBFS): " << quiet << " of " << r.files.size() << " clips.\n\n";
+  }
   if (r.scores) {
     const DigitScores& d = *r.scores;
     os << "## Digit classifier scores (`" << s.classifier << "`)\n\n";

@@ -57,6 +57,16 @@ stamp() { echo "[$(( $(date +%s) - t_start )) s] $*"; }
 # The last value of KEY in the rows of SPLIT of a metrics.jsonl.
 metric() { grep "\"split\":\"$2\"" "$1" 2>/dev/null | tail -1 | sed -E "s/.*\"$3\":([-0-9.eE+]+).*/\1/"; }
 last_step() { grep '"split":"train"' "$1" 2>/dev/null | tail -1 | sed -E 's/.*"step":([0-9]+).*/\1/'; }
+# Held-out bits per sample of the pretraining run in RUN_DIR; a run stopped by its cap (no final evaluation)
+# has its checkpoint evaluated first, the evaluation's output appended to LOG.
+held_out_bits() {
+  local bits; bits=$(metric "$1/metrics.jsonl" valid bits_per_sample)
+  if [[ -z $bits && -f $1/last.h5 ]]; then
+    $MS eval --ckpt "$1/last.h5" --out "$1/eval" >>"$2" 2>&1
+    bits=$(metric "$1/eval/metrics.jsonl" valid bits_per_sample)
+  fi
+  echo "$bits"
+}
 
 # ---- (a) piano: bits per sample vs context length, real vs complex SSM, equal compute -------------------
 # One run: SSM, log2 of the context; PIANO_GPUS GPUs (data-parallel) of those CUDA_VISIBLE_DEVICES names.
@@ -74,11 +84,7 @@ piano_run() {
     >"$out/$name.log" 2>&1
   t1=$(date +%s.%N)
   m="$work/$name/metrics.jsonl"
-  bits=$(metric "$m" valid bits_per_sample)
-  if [[ -z $bits && -f $work/$name/last.h5 ]]; then  # stopped by the cap: evaluate the checkpoint
-    $MS eval --ckpt "$work/$name/last.h5" --out "$work/$name/eval" >>"$out/$name.log" 2>&1
-    bits=$(metric "$work/$name/eval/metrics.jsonl" valid bits_per_sample)
-  fi
+  bits=$(held_out_bits "$work/$name" "$out/$name.log")
   done_steps=$(last_step "$m")
   tps=$(awk -v s="${done_steps:-0}" -v B=$((B * G)) -v L=$L -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", s * B * L / (b - a) }')
   # One printf per row: rows of runs side by side (PIANO_GPU_SETS) append whole lines.
@@ -134,13 +140,9 @@ if [[ " $parts " == *" c "* ]]; then
     --set data.train="$data/sc09/train" --set data.valid="$data/sc09/valid" --set data.test="$data/sc09/test" \
     --set data.eval_span=4000 --set train.steps=${DIGITS_STEPS:-300} --set train.batch_size=${DIGITS_BATCH:-16} --set train.eval_every=0 --set train.ckpt_every=100 \
     --set train.device=$dev --set train.gpus=${DIGITS_GPUS:-1} >"$out/$digits_model.log" 2>&1
-  if [[ -z $(metric "$work/digits/metrics.jsonl" valid bits_per_sample) && -f $work/digits/last.h5 ]]; then
-    # stopped by the cap: evaluate the checkpoint's held-out bits per sample
-    $MS eval --ckpt "$work/digits/last.h5" --out "$work/digits/eval" >>"$out/$digits_model.log" 2>&1
-    echo "digits model $(grep -oE "stopped at step [0-9]+" "$out/$digits_model.log" | tail -1): held-out $(metric "$work/digits/eval/metrics.jsonl" valid bits_per_sample) bits per sample"
-  else
-    grep -E "^valid:" "$out/$digits_model.log" | tail -1
-  fi
+  stopped=$(grep -oE "stopped at step [0-9]+" "$out/$digits_model.log" | tail -1)
+  echo "digits model (${stopped:-all ${DIGITS_STEPS:-300} steps}): held-out" \
+    "$(held_out_bits "$work/digits" "$out/$digits_model.log") bits per sample"
   printf "model\tbatch\tseconds_per_row\tsamples_per_s\treal_time_factor\tcuda_graphs\n" >"$out/generate_speed.tsv"
   for B in 1 16 256; do
     stamp "generate batch $B"
@@ -150,7 +152,7 @@ if [[ " $parts " == *" c "* ]]; then
     sps=$(grep "generated samples/s" "$r" | sed -E 's/.*\| ([0-9.]+) \|$/\1/')
     rtf=$(grep "real-time factor" "$r" | sed -E 's/.*\| ([0-9.]+)x \|$/\1/')
     graphs=$(grep "CUDA graphs" "$r" | sed -E 's/^\| CUDA graphs \| (.*) \|$/\1/')
-    printf "$digits_model\t%d\t%s\t%s\t%s\t%s\n" $B "${GEN_SECONDS:-1.0}" "${sps:-failed}" "${rtf:-}" "${graphs:-}" >>"$out/generate_speed.tsv"
+    printf "%s\t%d\t%s\t%s\t%s\t%s\n" "$digits_model" $B "${GEN_SECONDS:-1.0}" "${sps:-failed}" "${rtf:-}" "${graphs:-}" >>"$out/generate_speed.tsv"
     tail -1 "$out/generate_speed.tsv"
   done
   if [[ -f $work/classifier/last.h5 ]]; then
