@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "io/atomic_file.h"
+#include "io/audio_dataset.h"
 #include "io/audio_tokens.h"
 #include "io/checkpoint.h"
 #include "io/spectrogram.h"
@@ -122,7 +123,71 @@ double rms_dbfs(const std::vector<float>& x) {
   return rms > 1e-6 ? 20 * std::log10(rms) : -120;
 }
 
+double silent_frame_share(const std::vector<float>& x, int64_t frame) {
+  MS_CHECK(frame > 0, "silent_frame_share: frame must be positive, got ", frame);
+  const int64_t n = static_cast<int64_t>(x.size());
+  if (n == 0) return 1;
+  const int64_t frames = std::max<int64_t>(1, n / frame), len = std::min(frame, n);
+  int64_t silent = 0;
+  for (int64_t f = 0; f < frames; ++f) {
+    const auto first = x.begin() + f * len;
+    silent += rms_dbfs(std::vector<float>(first, first + len)) < kNearSilenceDbfs;
+  }
+  return static_cast<double>(silent) / static_cast<double>(frames);
+}
+
+LevelSummary summarize_levels(const std::vector<double>& levels_dbfs, const std::vector<double>& silent_shares) {
+  MS_CHECK(levels_dbfs.size() == silent_shares.size(), "summarize_levels: ", levels_dbfs.size(), " levels but ",
+           silent_shares.size(), " silent shares");
+  LevelSummary s;
+  s.clips = static_cast<int64_t>(levels_dbfs.size());
+  if (levels_dbfs.empty()) return s;
+  std::vector<double> sorted = levels_dbfs;
+  std::sort(sorted.begin(), sorted.end());
+  s.lo = sorted.front();
+  s.hi = sorted.back();
+  const size_t m = sorted.size() / 2;
+  s.median = sorted.size() % 2 ? sorted[m] : 0.5 * (sorted[m - 1] + sorted[m]);
+  for (double v : silent_shares) s.silent_share += v;
+  s.silent_share /= static_cast<double>(silent_shares.size());
+  return s;
+}
+
 namespace {
+
+// 100 ms frames for the silent-frame share.
+int64_t level_frame(int rate) { return std::max(1, rate / 10); }
+
+// The reference levels of GenerateResult: up to `count` training clips, evenly spaced over the sorted list
+// (so every class folder of a digits set is represented), quantized as in training, cut to `length` samples.
+// Failures leave the reference out with a note: the generated files are already written.
+void reference_levels(const AudioPretrainConfig& cfg, int64_t count, int64_t length, GenerateResult& r) {
+  const std::string& train = cfg.data.train;
+  if (train.empty() || !fs::exists(train)) {
+    r.reference_note = "no reference levels: data.train \"" + train + "\" does not exist here";
+    return;
+  }
+  try {
+    const std::vector<std::string> files = resolve_audio_files(train);
+    const int64_t n = std::min<int64_t>(count, static_cast<int64_t>(files.size()));
+    TokenOptions topt;
+    topt.quantization = data_quantization(cfg.data);
+    topt.bits = static_cast<int>(cfg.data.bits);
+    topt.read = data_read_options(cfg.data);
+    std::vector<double> levels, silent;
+    for (int64_t i = 0; i < n; ++i) {
+      const size_t k = static_cast<size_t>(i * static_cast<int64_t>(files.size()) / n);
+      std::vector<int32_t> tokens = audio_to_tokens(files[k], topt);
+      if (static_cast<int64_t>(tokens.size()) > length) tokens.resize(static_cast<size_t>(length));
+      const std::vector<float> x = dequantize(tokens, topt.quantization, topt.bits);
+      levels.push_back(rms_dbfs(x));
+      silent.push_back(silent_frame_share(x, level_frame(static_cast<int>(cfg.data.sample_rate))));
+    }
+    r.reference = summarize_levels(levels, silent);
+  } catch (const Error& e) {
+    r.reference_note = std::string("no reference levels: ") + e.what();
+  }
+}
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -163,15 +228,28 @@ std::string report_text(const AudioPretrainConfig& cfg, const RunRequest& req, c
   os << "| steps/s (one row's speed) | " << fmt("%.1f", r.timing.sampling_seconds > 0 ? r.timing.steps / r.timing.sampling_seconds : 0)
      << " steps/s |\n\n";
   if (!r.files.empty()) {
-    double lo = r.files[0].level_dbfs, hi = lo;
+    std::vector<double> levels, silent;
     int64_t quiet = 0;
     for (const GeneratedSample& g : r.files) {
       quiet += g.level_dbfs < kNearSilenceDbfs;
-      lo = std::min(lo, g.level_dbfs);
-      hi = std::max(hi, g.level_dbfs);
+      levels.push_back(g.level_dbfs);
+      silent.push_back(g.silent_share);
     }
-    os << "Levels of the generated audio: " << fmt("%.1f", lo) << " to " << fmt("%.1f", hi) << " dBFS RMS; near-silent (< "
-       << fmt("%.0f", kNearSilenceDbfs) << " dBFS): " << quiet << " of " << r.files.size() << " clips.\n\n";
+    const LevelSummary gen = summarize_levels(levels, silent);
+    os << "Levels of the generated audio: " << fmt("%.1f", gen.lo) << " to " << fmt("%.1f", gen.hi)
+       << " dBFS RMS (median " << fmt("%.1f", gen.median) << "); near-silent (< " << fmt("%.0f", kNearSilenceDbfs)
+       << " dBFS): " << quiet << " of " << r.files.size() << " clips; silent 100 ms frames: "
+       << fmt("%.0f", 100 * gen.silent_share) << "%.\n";
+    if (r.reference) {
+      const LevelSummary& ref = *r.reference;
+      os << "Training clips for comparison (" << ref.clips << " of `" << cfg.data.train
+         << "`, evenly spaced, as quantized for training, cut to the generated length): " << fmt("%.1f", ref.lo)
+         << " to " << fmt("%.1f", ref.hi) << " dBFS RMS (median " << fmt("%.1f", ref.median)
+         << "); silent 100 ms frames: " << fmt("%.0f", 100 * ref.silent_share) << "%.\n";
+    } else {
+      os << r.reference_note << ".\n";
+    }
+    os << "\n";
   }
   if (r.scores) {
     const DigitScores& d = *r.scores;
@@ -189,14 +267,16 @@ std::string report_text(const AudioPretrainConfig& cfg, const RunRequest& req, c
     os << "\n\n";
   }
   os << "## Files\n\n| wav | png | prompt samples | generated samples | level (dBFS)";
+  os << " | silent frames";
   if (r.scores) os << " | class | confidence";
-  os << " |\n|---|---|---|---|---";
+  os << " |\n|---|---|---|---|---|---";
   if (r.scores) os << "|---|---";
   os << "|\n";
   for (size_t i = 0; i < r.files.size(); ++i) {
     const GeneratedSample& g = r.files[i];
     os << "| " << fs::path(g.wav).filename().string() << " | " << (g.png.empty() ? "-" : fs::path(g.png).filename().string())
-       << " | " << g.prompt_samples << " | " << g.generated_samples << " | " << fmt("%.1f", g.level_dbfs);
+       << " | " << g.prompt_samples << " | " << g.generated_samples << " | " << fmt("%.1f", g.level_dbfs) << " | "
+       << fmt("%.0f", 100 * g.silent_share) << "%";
     if (r.scores)
       os << " | " << r.scores->classes[static_cast<size_t>(r.scores->predicted[i])] << " | "
          << fmt("%.3f", r.scores->confidence[i]);
@@ -274,6 +354,7 @@ GenerateResult run_generate(const RunRequest& req) {
     g.generated_samples = n_new;
     std::vector<float> gen = dequantize(r.tokens[i], q, bits);
     g.level_dbfs = rms_dbfs(gen);
+    g.silent_share = silent_frame_share(gen, level_frame(rate));
     std::vector<float> wav;
     if (s.include_prompt && !prompt_tokens.empty()) {
       wav = dequantize(prompt_tokens, q, bits);
@@ -289,6 +370,7 @@ GenerateResult run_generate(const RunRequest& req) {
     generated.push_back(std::move(gen));
   }
   if (!s.classifier.empty()) r.scores = score_generated_digits(s.classifier, generated, rate, device);
+  reference_levels(cfg, s.n_samples, n_new, r);
 
   const std::string report = report_text(cfg, req, r, ckpt_step, device, static_cast<int64_t>(prompt_tokens.size()));
   r.report_path = (fs::path(r.out_dir) / "report.md").string();

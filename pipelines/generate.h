@@ -35,6 +35,7 @@ struct GeneratedSample {
   std::string wav, png;      // paths
   int64_t prompt_samples = 0, generated_samples = 0;
   double level_dbfs = 0;     // RMS level of the generated part, dB relative to full scale
+  double silent_share = 0;   // share of its 100 ms frames quieter than kNearSilenceDbfs
 };
 
 // RMS level of samples in [-1, 1] in dBFS (a full-scale square wave: 0 dB); -120 for silence or no samples.
@@ -42,6 +43,19 @@ double rms_dbfs(const std::vector<float>& x);
 // Generated clips quieter than this are counted as near-silent in the report (a model stuck on the
 // silence token writes such clips, and a classifier gives them all one class).
 constexpr double kNearSilenceDbfs = -50;
+// Share of the whole `frame`-sample frames of x (x itself if shorter than a frame) quieter than
+// kNearSilenceDbfs. A spoken digit is mostly silence around the word; a model that drifts into noise after
+// the first sound writes clips with almost no silent frames, which a classifier may still label with
+// confidence, so the report compares this with the training clips.
+double silent_frame_share(const std::vector<float>& x, int64_t frame);
+
+// Levels of a set of clips: range and median of the RMS levels, mean share of silent frames.
+struct LevelSummary {
+  int64_t clips = 0;
+  double lo = 0, hi = 0, median = 0;  // dBFS
+  double silent_share = 0;            // mean over the clips
+};
+LevelSummary summarize_levels(const std::vector<double>& levels_dbfs, const std::vector<double>& silent_shares);
 
 struct GenerateResult {
   std::string out_dir, report_path;
@@ -52,6 +66,11 @@ struct GenerateResult {
   SamplingTiming timing;
   std::optional<DigitScores> scores;
   std::string model_describe;
+  // The same levels for up to n_samples training clips of the model's data.train (evenly spaced over the
+  // sorted file list, cut to the generated length), as the model saw them (quantized); empty when that
+  // path does not exist here, with the reason in reference_note.
+  std::optional<LevelSummary> reference;
+  std::string reference_note;
 };
 
 GenerateResult run_generate(const RunRequest& req);

@@ -163,7 +163,7 @@ if [[ " $parts " == *" c "* ]]; then
     cp "$work/gen_scored/report.md" "$out/generated_digits.md" 2>/dev/null
     # All 64 clips in one file: the device tool returns at most 8 files from $OUT.
     (cd "$work/gen_scored" && tar -cf "$out/generated_digits.tar" sample_*.wav sample_*.png report.md) 2>/dev/null
-    grep "^Levels of" "$out/generated_digits.md"
+    grep -E "^(Levels of|Training clips|no reference)" "$out/generated_digits.md"
     sed -n '/Digit classifier scores/,/Predicted classes/p' "$out/generated_digits.md"
   fi
 fi

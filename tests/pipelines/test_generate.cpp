@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "io/audio.h"
+#include "io/audio_dataset.h"
 #include "io/audio_tokens.h"
 #include "io/checkpoint.h"
 #include "io/spectrogram.h"
@@ -83,9 +84,68 @@ TEST(Generate, WritesValidWavsAndPngsDeterministically) {
   EXPECT_NE(report.find("generated samples/s"), std::string::npos);
   EXPECT_NE(report.find("sample_002.wav"), std::string::npos);
   EXPECT_NE(report.find("near-silent (< -50 dBFS): "), std::string::npos);
-  for (size_t i = 0; i < 3; ++i)
-    EXPECT_DOUBLE_EQ(a.files[i].level_dbfs, rms_dbfs(dequantize(a.tokens[i], Quantization::mulaw, 8)));
+  for (size_t i = 0; i < 3; ++i) {
+    const std::vector<float> x = dequantize(a.tokens[i], Quantization::mulaw, 8);
+    EXPECT_DOUBLE_EQ(a.files[i].level_dbfs, rms_dbfs(x));
+    EXPECT_DOUBLE_EQ(a.files[i].silent_share, silent_frame_share(x, 1600));
+  }
   EXPECT_GT(a.samples_per_second, 0);
+  // Reference levels: both training clips (fewer than n_samples = 3), quantized and cut to the 800
+  // generated samples.
+  ASSERT_TRUE(a.reference.has_value()) << a.reference_note;
+  EXPECT_EQ(a.reference->clips, 2);
+  const std::vector<std::string> train = list_audio_files(dir + "/data/train");
+  ASSERT_EQ(train.size(), 2u);
+  std::vector<double> levels, silent;
+  for (const std::string& f : train) {
+    std::vector<int32_t> t = audio_to_tokens(f);
+    if (t.size() > 800) t.resize(800);  // longer clips are cut to the generated length, shorter ones kept
+    const std::vector<float> x = dequantize(t, Quantization::mulaw, 8);
+    levels.push_back(rms_dbfs(x));
+    silent.push_back(silent_frame_share(x, 1600));
+  }
+  const LevelSummary want = summarize_levels(levels, silent);
+  EXPECT_DOUBLE_EQ(a.reference->lo, want.lo);
+  EXPECT_DOUBLE_EQ(a.reference->hi, want.hi);
+  EXPECT_DOUBLE_EQ(a.reference->median, want.median);
+  EXPECT_DOUBLE_EQ(a.reference->silent_share, want.silent_share);
+  EXPECT_NE(report.find("Training clips for comparison (2 of `" + dir + "/data/train`"), std::string::npos) << report;
+  // Without the training data here the report says so instead.
+  GenerateResult d = run_generate(gen_request(ckpt, dir + "/d", {"sample.n_samples=1", "sample.seconds=0.05",
+                                                                 "data.train=" + dir + "/moved_away"}));
+  EXPECT_FALSE(d.reference.has_value());
+  EXPECT_NE(test::slurp(d.report_path).find("no reference levels: data.train \"" + dir + "/moved_away\" does not exist"),
+            std::string::npos);
+}
+
+TEST(Generate, SilentFrameShareAndLevelSummary) {
+  Rng rng(test::test_seed());
+  // Frames of 1600 samples: silence, a tone, the mu-law silence token's level, noise, one loud sample.
+  std::vector<float> x(5 * 1600, 0.0f);
+  const std::vector<float> tone = test::tone(440, 1600, 16000, rng);
+  std::copy(tone.begin(), tone.end(), x.begin() + 1600);
+  const std::vector<float> quiet = dequantize(std::vector<int32_t>(1600, silence_token(Quantization::mulaw, 8)),
+                                              Quantization::mulaw, 8);
+  std::copy(quiet.begin(), quiet.end(), x.begin() + 2 * 1600);
+  for (int64_t t = 3 * 1600; t < 4 * 1600; ++t) x[static_cast<size_t>(t)] = static_cast<float>(rng.uniform() - 0.5);
+  x[4 * 1600 + 7] = 0.5f;  // RMS of the frame 0.5 / 40: -38 dBFS, not silent
+  EXPECT_DOUBLE_EQ(silent_frame_share(x, 1600), 2.0 / 5);
+  // A trailing partial frame is left out; a clip shorter than a frame is one frame.
+  x.resize(5 * 1600 + 900, 0.0f);
+  EXPECT_DOUBLE_EQ(silent_frame_share(x, 1600), 2.0 / 5);
+  EXPECT_DOUBLE_EQ(silent_frame_share(std::vector<float>(100, 0.0f), 1600), 1.0);
+  EXPECT_DOUBLE_EQ(silent_frame_share(std::vector<float>(tone.begin(), tone.begin() + 100), 1600), 0.0);
+  EXPECT_THROW(silent_frame_share(x, 0), Error);
+
+  const LevelSummary odd = summarize_levels({-10, -30, -20}, {0.5, 0.0, 1.0});
+  EXPECT_EQ(odd.clips, 3);
+  EXPECT_DOUBLE_EQ(odd.lo, -30);
+  EXPECT_DOUBLE_EQ(odd.hi, -10);
+  EXPECT_DOUBLE_EQ(odd.median, -20);
+  EXPECT_DOUBLE_EQ(odd.silent_share, 0.5);
+  EXPECT_DOUBLE_EQ(summarize_levels({-12, -8, -40, -20}, {0, 0, 0, 0.2}).median, -16);
+  EXPECT_EQ(summarize_levels({}, {}).clips, 0);
+  EXPECT_THROW(summarize_levels({-1}, {}), Error);
 }
 
 TEST(Generate, RmsLevelInDbfs) {
