@@ -116,5 +116,35 @@ TEST_F(CudaUNet, LogitsLossGradientsAndStepMatchTheCpu) {
   }
 }
 
+// The size generation runs at: configs/digits_unet.toml's model (widths 64/128/256, 8 blocks per stack, 16
+// states, 6.7 M parameters) at the generation batch of 64, where the tiny model above may take other kernel
+// paths (state widths, channel counts per block, batch rows). Step mode must reproduce the parallel logits
+// on the GPU, and the parallel logits must match an f64 CPU model on two of the rows.
+TEST_F(CudaUNet, DigitsSizeStepMatchesParallelAtGenerationBatch) {
+  Rng rng(test_seed());
+  for (SsmKind ssm : {SsmKind::complex, SsmKind::real}) {
+    SCOPED_TRACE(ssm_kind_name(ssm));
+    UNetConfig cfg = tiny_unet_config(ssm, rng.next_u64(), {4, 4}, 8);
+    cfg.d_model = 64;
+    cfg.d_state = 16;
+    cfg.dt_min = 0.001;
+    cfg.dt_max = 0.1;
+    MambaUNet m = make_mamba_unet(cfg), ref = make_mamba_unet(cfg, DType::f64);
+    perturb_store(m.params, rng, 0.05);
+    for (size_t i = 0; i < ref.params.size(); ++i) ref.params.params[i].value.copy_(m.params.params[i].value.to(DType::f64));
+    to_device(m.params, Device::cuda);
+    const int64_t Bsz = 64, L = 112;  // 7 pooled blocks of 16
+    const Tensor ids = rand_ints({Bsz, L}, rng, 0, 256), ids_g = gpu(ids);
+    const Tensor par = host64(unet_logits(m, ids_g));
+    const Tensor two = ids.slice(0, 0, 2).contiguous();
+    EXPECT_LT(max_abs_rel(par.slice(0, 0, 2).contiguous(), unet_logits(ref, two)), 1e-4);
+    UNetInferenceState st = make_unet_inference_state(m, Bsz);
+    Tensor stepped = Tensor::empty({Bsz, L, 256}, DType::f64);
+    poison(stepped);
+    for (int64_t t = 0; t < L; ++t) stepped.select(1, t).copy_(host64(unet_step(m, st, ids_g.select(1, t).contiguous())));
+    EXPECT_LT(max_abs_rel(stepped, par), 1e-4);
+  }
+}
+
 }  // namespace
 }  // namespace ms::test

@@ -47,6 +47,28 @@ TEST_P(UNetStep, ReproducesParallelLogitsOver4096Samples) {
   EXPECT_LT(max_abs_rel(stepped.slice(1, 0, 64), parallel.slice(1, 0, 64)), 1e-5);
 }
 
+// configs/digits_unet.toml's model size (widths 64/128/256, 8 blocks per stack, 16 states; 6.7 M
+// parameters), the size the generated digits come from: step mode reproduces the parallel logits there too.
+TEST_P(UNetStep, ReproducesParallelLogitsAtDigitsModelSize) {
+  Rng rng(test_seed());
+  UNetConfig cfg = tiny_unet_config(GetParam(), rng.next_u64(), {4, 4}, 8);
+  cfg.d_model = 64;
+  cfg.d_state = 16;
+  cfg.dt_min = 0.001;
+  cfg.dt_max = 0.1;
+  MambaUNet m = make_mamba_unet(cfg, DType::f32);
+  perturb_store(m.params, rng, 0.05);
+  const int64_t Bsz = 2, L = 64;
+  Tensor ids = rand_ints({Bsz, L}, rng, 0, m.vocab());
+  Tensor parallel = unet_logits(m, ids);
+  UNetInferenceState st = make_unet_inference_state(m, Bsz);
+  Tensor stepped = Tensor::empty({Bsz, L, m.vocab()});
+  poison(stepped);
+  for (int64_t t = 0; t < L; ++t) stepped.select(1, t).copy_(unet_step(m, st, ids.select(1, t).contiguous()));
+  EXPECT_LT(max_abs_rel(stepped, parallel), 1e-4);
+  EXPECT_LT(rel_l2_error(stepped, parallel), 1e-4);
+}
+
 // Other level counts and factors (none: a plain Mamba stack; a factor of 1; three levels), batch 1 and 3.
 TEST_P(UNetStep, ReproducesParallelLogitsForOtherPoolings) {
   Rng rng(test_seed());
