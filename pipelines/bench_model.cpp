@@ -27,7 +27,7 @@ void bind(cfg::Binder& b, ModelBenchSection& c) {
   b.field("steps", c.steps, cfg::ge(1), "timed training steps per length");
   b.field("find_max", c.find_max, "double the length until a step no longer fits (CUDA)");
   b.field("max_length", c.max_length, cfg::ge(1), "stop the search here");
-  b.field("gemm_precision", c.gemm_precision, cfg::one_of({"fp32", "tf32"}), "CUDA GEMMs: fp32 or tf32 tensor cores");
+  b.field("gemm_precision", c.gemm_precision, cfg::one_of(gemm_precision_names()), "CUDA GEMMs: fp32 or tf32 tensor cores");
 }
 
 void bind(cfg::Binder& b, GenerateBenchSection& c) {

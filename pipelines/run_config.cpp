@@ -67,10 +67,12 @@ void bind(cfg::Binder& b, TrainSection& c) {
   b.field("gpus", c.gpus, cfg::ge(1),
           "data-parallel training over this many GPUs of the host, one process each (audio pretraining; "
           "train.batch_size is per GPU)");
-  b.field("gemm_precision", c.gemm_precision, cfg::one_of({"fp32", "tf32"}),
+  b.field("gemm_precision", c.gemm_precision, cfg::one_of(gemm_precision_names()),
           "CUDA GEMMs of f32 tensors: fp32 (exact) or tf32 (tensor cores, ~1e-3 relative per product, "
           "f32 accumulation); the CPU always computes fp32");
 }
+
+std::vector<std::string> gemm_precision_names() { return {"fp32", "tf32"}; }
 
 GemmPrecision parse_gemm_precision(const std::string& name) {
   if (name == "fp32") return GemmPrecision::fp32;

@@ -79,6 +79,8 @@ Device resolve_device(const TrainSection& t);
 
 // "fp32" | "tf32" (train.gemm_precision, bench model.gemm_precision) -> the CUDA GEMM precision.
 GemmPrecision parse_gemm_precision(const std::string& name);
+// The names parse_gemm_precision takes, for the config validators.
+std::vector<std::string> gemm_precision_names();
 
 }  // namespace ms
 

@@ -36,5 +36,17 @@ TEST(RunConfig, UnknownGemmPrecisionNamesTheKey) {
   EXPECT_THROW(parse_gemm_precision("half"), Error);
 }
 
+TEST(RunConfig, EveryAcceptedGemmPrecisionNameParses) {
+  // The validators' list and parse_gemm_precision's mapping must agree, in both directions.
+  std::vector<GemmPrecision> seen;
+  for (const std::string& name : gemm_precision_names()) seen.push_back(parse_gemm_precision(name));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_NE(seen[0], seen[1]);
+  for (const std::string& name : gemm_precision_names()) {
+    auto cfg = cfg::parse<AudioPretrainConfig>("", "(defaults)", {"train.gemm_precision=" + name, "train.device=cpu"});
+    EXPECT_EQ(cfg.train.gemm_precision, name);
+  }
+}
+
 }  // namespace
 }  // namespace ms
