@@ -15,7 +15,9 @@
 # Knobs (environment): MS (the mambaseq command), PARTS ("a b c"), RUN_S (cap per piano run, 50),
 # PIANO_STEPS (200), PIANO_SSMS ("real complex"), PIANO_CONTEXTS (log2 of the windows, "13 15 17": one
 # context per call for runs longer than a call allows three), PIANO_SET (more --set arguments for the piano
-# runs, e.g. "--set model.seed=1 --set train.seed=1"), PIANO_TOKENS (2^18 = 262144 tokens per step: batch 32 / 8 / 2),
+# runs, e.g. "--set model.seed=1 --set train.seed=1"), PIANO_RESUME (1: keep WORK and resume each piano run
+# from its last.h5: a run longer than one call is split over calls chained on one warm machine, the first
+# with PIANO_SET="--set train.stop_after=K" so the schedule is the full run's), PIANO_TOKENS (2^18 = 262144 tokens per step: batch 32 / 8 / 2),
 # PIANO_EVAL_EVERY (0: only at the end), EVAL_SPAN (131072), PIANO_GPUS (1: data-parallel over that many
 # GPUs of a multi-GPU kind, PIANO_TOKENS per GPU), PIANO_GPU_SETS (runs side by side, one queue per set of
 # GPU ids, e.g. "0,1 2,3" with PIANO_GPUS=2; each set's runs in turn),
@@ -32,7 +34,7 @@ cd "$(dirname "$0")/.."
 out=$(realpath -m "${OUT:-/tmp/audio_out}")
 mkdir -p "$out"
 work=${WORK:-/tmp/audio_work}
-rm -rf "$work"
+[[ ${PIANO_RESUME:-0} == 1 ]] || rm -rf "$work"  # a resumed piano run continues from the last call's folder
 mkdir -p "$work"
 
 if [[ -z ${MS:-} ]]; then
@@ -73,9 +75,13 @@ held_out_bits() {
 piano_run() {
   local ssm=$1 lg=$2 G=${PIANO_GPUS:-1} L=$((1 << $2)) B name t0 t1 m bits done_steps tps
   B=$(( ${PIANO_TOKENS:-262144} / L )); name=piano_${ssm}_2e$lg
-  stamp "piano $ssm context 2^$lg (batch $B x $G GPU(s), $steps steps${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES})"
+  local resume=() first_step=0
+  if [[ ${PIANO_RESUME:-0} == 1 && -f $work/$name/last.h5 ]]; then
+    resume=(--resume); first_step=$(last_step "$work/$name/metrics.jsonl"); first_step=${first_step:-0}
+  fi
+  stamp "piano $ssm context 2^$lg (batch $B x $G GPU(s), $steps steps${resume:+, resumed at step $first_step}${CUDA_VISIBLE_DEVICES:+, GPUs $CUDA_VISIBLE_DEVICES})"
   t0=$(date +%s.%N)
-  timeout -s INT -k 20 "${RUN_S:-50}" $MS pretrain -c configs/piano_unet.toml --out "$work/$name" \
+  timeout -s INT -k 20 "${RUN_S:-50}" $MS pretrain -c configs/piano_unet.toml --out "$work/$name" "${resume[@]}" \
     --set name=$name --set data.train="$data/piano/train" --set data.valid="$data/piano/valid" --set data.test= \
     --set data.window=$L --set data.eval_window=$L --set data.eval_span=${EVAL_SPAN:-131072} --set data.eval_batch=$(( B > 8 ? 8 : B )) \
     --set model.ssm=$ssm --set model.d_model=64 --set model.n_layer=2 \
@@ -86,7 +92,7 @@ piano_run() {
   m="$work/$name/metrics.jsonl"
   bits=$(held_out_bits "$work/$name" "$out/$name.log")
   done_steps=$(last_step "$m")
-  tps=$(awk -v s="${done_steps:-0}" -v B=$((B * G)) -v L=$L -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", s * B * L / (b - a) }')
+  tps=$(awk -v s="$(( ${done_steps:-0} - first_step ))" -v B=$((B * G)) -v L=$L -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", s * B * L / (b - a) }')
   # One printf per row: rows of runs side by side (PIANO_GPU_SETS) append whole lines.
   printf "%s\t%d\t%d\t%d\t%s\t%.1f\t%s\t%s\n" $ssm $L $((B * G)) $((B * G * L)) "${done_steps:-0}" \
     "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "$tps" "${bits:-failed}" | tee -a "$out/piano_context.tsv"
