@@ -3,7 +3,8 @@
 # the benches; logs go to $OUT (they come back), a short summary is printed last.
 # Usage: tools/gpu_check.sh [tests|bench|all|variants] [extra bench args...]
 #   variants: the scan tests, then the scan bench timing the kernel variants of SCAN_IMPLS (FWD/BWD,
-#   comma-separated, e.g. auto/auto,sliced4/wide) on the same inputs at SCAN_LENGTHS (default 2^14..2^20 of the anchor shapes).
+#   comma-separated, e.g. auto/auto,sliced4/wide; NAME:N forces N L segments, e.g. sliced:1/wide:1 = unsplit)
+#   on the same inputs at SCAN_LENGTHS (default 2^14..2^20 of the anchor shapes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}

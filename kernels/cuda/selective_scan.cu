@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "kernels/cuda/scan_launch.cuh"
 #include "kernels/selective_scan.h"
@@ -97,31 +98,69 @@ scan::KernelKey key_of(const ScanDims& dm, DType dt) {
   return scan::KernelKey{dt, scan::padded_states(dm.state), dm.complex};
 }
 
-// Which kernels run. MAMBASEQ_SCAN_FWD = v4 | sliced | sliced4 | lanes | auto and MAMBASEQ_SCAN_BWD =
-// v4 | wide | narrow | auto (read at every call, so tests and benchmarks can compare them in one process);
-// auto is the default and picks per shape (docs/cuda-scan.md). sliced4: the sliced main pass with 4 lanes
-// of 4 states per channel for real N = 16 (other keys: sliced).
-enum class FwdImpl { v4, sliced, sliced4, lanes, automatic };
-FwdImpl fwd_impl() {
-  const char* e = std::getenv("MAMBASEQ_SCAN_FWD");
-  if (!e || !*e || !std::strcmp(e, "auto")) return FwdImpl::automatic;
-  if (!std::strcmp(e, "v4")) return FwdImpl::v4;
-  if (!std::strcmp(e, "sliced")) return FwdImpl::sliced;
-  if (!std::strcmp(e, "sliced4")) return FwdImpl::sliced4;
-  if (!std::strcmp(e, "lanes")) return FwdImpl::lanes;
-  MS_FAIL("MAMBASEQ_SCAN_FWD=", e, " is not one of v4, sliced, sliced4, lanes, auto");
+// A kernel choice from the environment: NAME or NAME:SEGMENTS. SEGMENTS (>= 1) forces the number of L
+// segments of the main pass (1: unsplit) in place of the wave rule, for measuring split choices
+// (`mambaseq bench scan` variants); 0 = the rule's own.
+struct ImplEnv {
+  std::string name = "auto";
+  int segments = 0;
+};
+ImplEnv read_impl_env(const char* var) {
+  ImplEnv r;
+  const char* e = std::getenv(var);
+  if (!e || !*e) return r;
+  r.name = e;
+  const size_t colon = r.name.find(':');
+  if (colon != std::string::npos) {
+    const std::string count = r.name.substr(colon + 1);
+    char* end = nullptr;
+    const long v = std::strtol(count.c_str(), &end, 10);
+    MS_CHECK(!count.empty() && *end == '\0' && v >= 1 && v <= (1 << 20), var, "=", e,
+             ": the part after ':' must be a segment count from 1 to 2^20");
+    r.segments = static_cast<int>(v);
+    r.name.resize(colon);
+  }
+  return r;
 }
 
-// MAMBASEQ_SCAN_BWD = v4 | wide | narrow | auto: v4's kernels, or the sliced ones with 8 (wide) or 4
-// (narrow) floats of state per lane.
+// Which kernels run. MAMBASEQ_SCAN_FWD = v4 | sliced | sliced4 | lanes | auto and MAMBASEQ_SCAN_BWD =
+// v4 | wide | narrow | auto, each optionally with :SEGMENTS (read at every call, so tests and benchmarks
+// can compare them in one process); auto is the default and picks per shape (docs/cuda-scan.md). sliced4:
+// the sliced main pass with 4 lanes of 4 states per channel for real N = 16 (other keys: sliced).
+enum class FwdImpl { v4, sliced, sliced4, lanes, automatic };
+FwdImpl fwd_impl(int* segments) {
+  const ImplEnv e = read_impl_env("MAMBASEQ_SCAN_FWD");
+  *segments = e.segments;
+  if (e.name == "auto") return FwdImpl::automatic;
+  if (e.name == "v4") return FwdImpl::v4;
+  if (e.name == "sliced") return FwdImpl::sliced;
+  if (e.name == "sliced4") return FwdImpl::sliced4;
+  if (e.name == "lanes") {
+    MS_CHECK(e.segments == 0, "MAMBASEQ_SCAN_FWD=lanes:", e.segments, ": the lanes kernel does not split L");
+    return FwdImpl::lanes;
+  }
+  MS_FAIL("MAMBASEQ_SCAN_FWD=", e.name, " is not one of v4, sliced, sliced4, lanes, auto (each optionally :SEGMENTS)");
+}
+
+// MAMBASEQ_SCAN_BWD = v4 | wide | narrow | auto[:SEGMENTS]: v4's kernels, or the sliced ones with 8 (wide)
+// or 4 (narrow) floats of state per lane.
 enum class BwdImpl { v4, wide, narrow, automatic };
-BwdImpl bwd_impl() {
-  const char* e = std::getenv("MAMBASEQ_SCAN_BWD");
-  if (!e || !*e || !std::strcmp(e, "auto")) return BwdImpl::automatic;
-  if (!std::strcmp(e, "v4")) return BwdImpl::v4;
-  if (!std::strcmp(e, "wide")) return BwdImpl::wide;
-  if (!std::strcmp(e, "narrow")) return BwdImpl::narrow;
-  MS_FAIL("MAMBASEQ_SCAN_BWD=", e, " is not one of v4, wide, narrow, auto");
+BwdImpl bwd_impl(int* segments) {
+  const ImplEnv e = read_impl_env("MAMBASEQ_SCAN_BWD");
+  *segments = e.segments;
+  if (e.name == "auto") return BwdImpl::automatic;
+  if (e.name == "v4") return BwdImpl::v4;
+  if (e.name == "wide") return BwdImpl::wide;
+  if (e.name == "narrow") return BwdImpl::narrow;
+  MS_FAIL("MAMBASEQ_SCAN_BWD=", e.name, " is not one of v4, wide, narrow, auto (each optionally :SEGMENTS)");
+}
+
+// Forces `segments` main segments of whole chunks (at most one per chunk); 0 leaves p as it is.
+void force_segments(Params& p, int segments) {
+  if (segments <= 0) return;
+  const int seg = std::min(segments, p.n_chunks);
+  p.seg_chunks = (p.n_chunks + seg - 1) / seg;
+  p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
 }
 
 // Cuts L into segments for the sliced kernels (same rule as split_length, in blocks of 64 channels).
@@ -143,11 +182,12 @@ struct FwdPlan {
   FwdImpl impl;
   int per_main = 1;
 };
-FwdPlan plan_forward(FwdImpl want, const scan::KernelKey& key, Params& p) {
+FwdPlan plan_forward(FwdImpl want, int forced_segments, const scan::KernelKey& key, Params& p) {
   p.n_seg = 1;
   p.seg_chunks = p.n_chunks;
   if (want == FwdImpl::v4) {
     split_length(p, scan::forward_threads_per_sm(key));
+    force_segments(p, forced_segments);
     return {FwdImpl::v4};
   }
   if (want == FwdImpl::lanes) return {FwdImpl::lanes};
@@ -171,6 +211,7 @@ FwdPlan plan_forward(FwdImpl want, const scan::KernelKey& key, Params& p) {
       p.seg_chunks = seg_chunks;
     }
   }
+  force_segments(p, forced_segments);
   FwdPlan plan{impl};
   if (p.n_seg > 1) {  // the local pass runs the default lanes per channel
     const int64_t local_wave = (int64_t)scan::forward_sliced_blocks_per_sm(key, false) * sm_count();
@@ -234,7 +275,9 @@ void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, co
   if (last.defined()) p.last = last.data<float>();
 
   const scan::KernelKey key = key_of(dm, in.u.dtype());
-  const FwdPlan plan = plan_forward(fwd_impl(), key, p);
+  int forced_segments = 0;
+  const FwdImpl want = fwd_impl(&forced_segments);
+  const FwdPlan plan = plan_forward(want, forced_segments, key, p);
   const FwdImpl impl = plan.impl;
   // local segments: per_main per main segment (sliced), the main segments themselves (v4)
   const int fine_chunks = p.seg_chunks / plan.per_main;
@@ -342,15 +385,18 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
   const int64_t S = key.nt * cw;
   Tensor dbc = Tensor::zeros({dm.batch, dm.groups, 2 * S, (int64_t)p.n_chunks * kChunk}, DType::f32, Device::cuda);
   p.dbc = dbc.data<float>();
-  const BwdImpl impl = plan_backward(bwd_impl(), key, p);
+  int forced_segments = 0;
+  const BwdImpl impl = plan_backward(bwd_impl(&forced_segments), key, p);
   const bool narrow = impl == BwdImpl::narrow;
   // The sliced local pass runs on `per_main` finer segments per main segment, as many as fill one wave
   // of its own resident blocks (it has more per SM than the main kernel).
   int per_main = 1;
   if (impl == BwdImpl::v4) {
     split_length(p, scan::backward_threads_per_sm(key));
+    force_segments(p, forced_segments);
   } else {
     split_length_blocks(p, scan::backward_sliced_blocks_per_sm(key, narrow));
+    force_segments(p, forced_segments);
     if (p.n_seg > 1) {
       const int64_t per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
       const int64_t local_wave = (int64_t)scan::backward_sliced_local_blocks_per_sm(key, narrow) * sm_count();

@@ -121,11 +121,13 @@ Tensor host(const Tensor& t) { return t.to(Device::cpu).to(DType::f32); }
 // The kernel combinations every case runs (MAMBASEQ_SCAN_FWD / MAMBASEQ_SCAN_BWD, see
 // kernels/cuda/selective_scan.cu): v4's kernels; the sliced forward (split over L where the grid is small)
 // with the wide sliced backward; the lanes-over-time forward with the narrow sliced backward; the sliced
-// forward with 4 lanes per channel (real N = 16, split or not); the default.
+// forward with 4 lanes per channel (real N = 16, split or not); the sliced kernels forced to 3 L segments
+// (":3", the knob the split benchmarks use; fewer where L has fewer chunks); the default.
 struct Impl {
   const char *fwd, *bwd;
 };
-constexpr Impl kImpls[] = {{"v4", "v4"}, {"sliced", "wide"}, {"lanes", "narrow"}, {"sliced4", "wide"}, {"auto", "auto"}};
+constexpr Impl kImpls[] = {{"v4", "v4"},          {"sliced", "wide"}, {"lanes", "narrow"},
+                           {"sliced4", "wide"},   {"sliced:3", "wide:3"}, {"auto", "auto"}};
 
 // Sets the implementation variables for the lifetime of the object, restoring "auto" afterwards.
 struct ImplScope {
@@ -374,6 +376,25 @@ TEST(CudaScan, BackwardRefusesForeignSavedStates) {
     FAIL() << "expected an error";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("saved chunk states"), std::string::npos) << e.what();
+  }
+}
+
+// A kernel choice the scan cannot honour names the variable and what is wrong.
+TEST(CudaScan, BadKernelChoiceIsAnError) {
+  MS_SKIP_WITHOUT_GPU();
+  Rng rng(test::test_seed());
+  const Case c{1, 8, 40, 4, 1, false, true, true, true, true, false, false};
+  Inputs in = make_inputs(c, DType::f32, rng);
+  Tensor out = Tensor::empty({1, 8, 40}, DType::f32, Device::cuda);
+  for (const char* bad : {"sliced:0", "sliced:x", "sliced:", "lanes:2", "split"}) {
+    const Impl impl{bad, "auto"};
+    const ImplScope scope(impl);
+    try {
+      selective_scan_forward(in.dev, out, Tensor(), nullptr);
+      ADD_FAILURE() << "MAMBASEQ_SCAN_FWD=" << bad << " was accepted";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("MAMBASEQ_SCAN_FWD="), std::string::npos) << e.what();
+    }
   }
 }
 
