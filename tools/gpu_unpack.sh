@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# Unpacks the carried GPU binaries (.carry/gpu.tar.xz of tools/gpu_build.sh) to /tmp/mambaseq on the GPU
-# machine, once per tarball: scripts of the same call may run side by side and share the binaries.
-# Sourced by the tools/*.sh that run there, from the repository root.
-if [[ -f .carry/gpu.tar.xz && ! /tmp/mambaseq/.unpacked -nt .carry/gpu.tar.xz ]]; then
-  mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf .carry/gpu.tar.xz && touch /tmp/mambaseq/.unpacked
+# Unpacks the carried GPU binaries (GPU_TAR, default .carry/gpu.tar.xz, of tools/gpu_build.sh) to
+# /tmp/mambaseq on the GPU machine, once per tarball: scripts of the same call may run side by side and
+# share the binaries. A different tarball than the one unpacked last (e.g. the CLI-only build after the
+# test build on a warm machine) is unpacked again. Sourced by the tools/*.sh that run there, from the
+# repository root.
+ms_gpu_tar=${GPU_TAR:-.carry/gpu.tar.xz}
+if [[ -f $ms_gpu_tar ]]; then
+  ms_gpu_id="$(realpath "$ms_gpu_tar") $(stat -c '%s %Y' "$ms_gpu_tar")"
+  if [[ ! -f /tmp/mambaseq/.unpacked || $(cat /tmp/mambaseq/.unpacked) != "$ms_gpu_id" ]]; then
+    rm -rf /tmp/mambaseq/gpu && mkdir -p /tmp/mambaseq && tar -C /tmp/mambaseq -xJf "$ms_gpu_tar" &&
+      echo "$ms_gpu_id" >/tmp/mambaseq/.unpacked
+  fi
 fi
 # Data-parallel runs (train.gpus > 1) load NCCL at run time: the toolkit's, else the one of the machine's
 # Python wheels (nvidia-nccl). NVLink multicast stays off (docs of the device machines say why).
