@@ -67,6 +67,14 @@ AudioReadOptions data_read_options(const AudioDataSection& d) {
   return r;
 }
 
+TokenOptions data_token_options(const AudioDataSection& d) {
+  TokenOptions t;
+  t.quantization = data_quantization(d);
+  t.bits = static_cast<int>(d.bits);
+  t.read = data_read_options(d);
+  return t;
+}
+
 AudioDatasetOptions data_options(const AudioDataSection& d, int64_t window, bool labels_from_dirs) {
   AudioDatasetOptions o;
   o.read = data_read_options(d);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "io/audio_dataset.h"
+#include "io/audio_tokens.h"
 #include "model/mamba_unet.h"
 #include "pipelines/run_config.h"
 
@@ -50,6 +51,8 @@ struct AudioDataSection : AudioFormatFields {
 void bind(cfg::Binder& b, AudioDataSection& c);
 Quantization data_quantization(const AudioDataSection& d);
 AudioReadOptions data_read_options(const AudioDataSection& d);
+// How a single file becomes tokens under these keys (prompts, reference clips): as the data loader does.
+TokenOptions data_token_options(const AudioDataSection& d);
 AudioDatasetOptions data_options(const AudioDataSection& d, int64_t window, bool labels_from_dirs = false);
 
 enum class AudioModelKind { unet, lm };

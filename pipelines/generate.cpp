@@ -170,10 +170,7 @@ void reference_levels(const AudioPretrainConfig& cfg, int64_t count, int64_t len
   try {
     const std::vector<std::string> files = resolve_audio_files(train);
     const int64_t n = std::min<int64_t>(count, static_cast<int64_t>(files.size()));
-    TokenOptions topt;
-    topt.quantization = data_quantization(cfg.data);
-    topt.bits = static_cast<int>(cfg.data.bits);
-    topt.read = data_read_options(cfg.data);
+    const TokenOptions topt = data_token_options(cfg.data);
     std::vector<double> levels, silent;
     for (int64_t i = 0; i < n; ++i) {
       const size_t k = static_cast<size_t>(i * static_cast<int64_t>(files.size()) / n);
@@ -303,11 +300,7 @@ GenerateResult run_generate(const RunRequest& req) {
   // The prompt row: the start token (as the data loader puts before every file), then the prompt's tokens.
   std::vector<int32_t> prompt_tokens;
   if (!s.prompt.empty()) {
-    TokenOptions topt;
-    topt.quantization = q;
-    topt.bits = bits;
-    topt.read = data_read_options(cfg.data);
-    prompt_tokens = audio_to_tokens(s.prompt, topt);
+    prompt_tokens = audio_to_tokens(s.prompt, data_token_options(cfg.data));
     if (s.prompt_seconds > 0)
       prompt_tokens.resize(std::min(prompt_tokens.size(), static_cast<size_t>(std::llround(s.prompt_seconds * rate))));
     if (prompt_tokens.empty()) MS_FAIL("sample.prompt = \"", s.prompt, "\": no samples to use as a prompt");
