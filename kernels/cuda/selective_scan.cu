@@ -2,8 +2,8 @@
 // the kernel launches (selective_scan_fwd.cu, selective_scan_bwd.cu). Layout: docs/cuda-scan.md.
 #include <algorithm>
 #include <cstdlib>
-#include <cstring>
 #include <string>
+#include <utility>
 
 #include "kernels/cuda/scan_launch.cuh"
 #include "kernels/selective_scan.h"
@@ -98,29 +98,30 @@ scan::KernelKey key_of(const ScanDims& dm, DType dt) {
   return scan::KernelKey{dt, scan::padded_states(dm.state), dm.complex};
 }
 
-// A kernel choice from the environment: NAME or NAME:SEGMENTS. SEGMENTS (>= 1) forces the number of L
-// segments of the main pass (1: unsplit) in place of the wave rule, for measuring split choices
-// (`mambaseq bench scan` variants); 0 = the rule's own.
-struct ImplEnv {
-  std::string name = "auto";
-  int segments = 0;
-};
-ImplEnv read_impl_env(const char* var) {
-  ImplEnv r;
+// A kernel choice from the environment variable `var`: NAME or NAME:SEGMENTS, NAME one of `names` (unset
+// or empty: "auto"). SEGMENTS (>= 1) forces the number of L segments of the main pass (1: unsplit) in place
+// of the wave rule, for measuring split choices (`mambaseq bench scan` variants); *segments = 0 without it.
+template <class Impl, size_t K>
+Impl read_impl(const char* var, const std::pair<const char*, Impl> (&names)[K], int* segments) {
   const char* e = std::getenv(var);
-  if (!e || !*e) return r;
-  r.name = e;
-  const size_t colon = r.name.find(':');
+  std::string name = e && *e ? e : "auto";
+  *segments = 0;
+  const size_t colon = name.find(':');
   if (colon != std::string::npos) {
-    const std::string count = r.name.substr(colon + 1);
+    const std::string count = name.substr(colon + 1);
     char* end = nullptr;
     const long v = std::strtol(count.c_str(), &end, 10);
     MS_CHECK(!count.empty() && *end == '\0' && v >= 1 && v <= (1 << 20), var, "=", e,
              ": the part after ':' must be a segment count from 1 to 2^20");
-    r.segments = static_cast<int>(v);
-    r.name.resize(colon);
+    *segments = static_cast<int>(v);
+    name.resize(colon);
   }
-  return r;
+  std::string choices;
+  for (const auto& [n, impl] : names) {
+    if (name == n) return impl;
+    choices += (choices.empty() ? "" : ", ") + std::string(n);
+  }
+  MS_FAIL(var, "=", name, " is not one of ", choices, " (each optionally :SEGMENTS)");
 }
 
 // Which kernels run. MAMBASEQ_SCAN_FWD = v4 | sliced | sliced4 | lanes | auto and MAMBASEQ_SCAN_BWD =
@@ -129,30 +130,24 @@ ImplEnv read_impl_env(const char* var) {
 // the sliced main pass with 4 lanes of 4 states per channel for real N = 16 (other keys: sliced).
 enum class FwdImpl { v4, sliced, sliced4, lanes, automatic };
 FwdImpl fwd_impl(int* segments) {
-  const ImplEnv e = read_impl_env("MAMBASEQ_SCAN_FWD");
-  *segments = e.segments;
-  if (e.name == "auto") return FwdImpl::automatic;
-  if (e.name == "v4") return FwdImpl::v4;
-  if (e.name == "sliced") return FwdImpl::sliced;
-  if (e.name == "sliced4") return FwdImpl::sliced4;
-  if (e.name == "lanes") {
-    MS_CHECK(e.segments == 0, "MAMBASEQ_SCAN_FWD=lanes:", e.segments, ": the lanes kernel does not split L");
-    return FwdImpl::lanes;
-  }
-  MS_FAIL("MAMBASEQ_SCAN_FWD=", e.name, " is not one of v4, sliced, sliced4, lanes, auto (each optionally :SEGMENTS)");
+  static constexpr std::pair<const char*, FwdImpl> kNames[] = {{"v4", FwdImpl::v4},
+                                                               {"sliced", FwdImpl::sliced},
+                                                               {"sliced4", FwdImpl::sliced4},
+                                                               {"lanes", FwdImpl::lanes},
+                                                               {"auto", FwdImpl::automatic}};
+  const FwdImpl impl = read_impl("MAMBASEQ_SCAN_FWD", kNames, segments);
+  MS_CHECK(impl != FwdImpl::lanes || *segments == 0, "MAMBASEQ_SCAN_FWD=lanes:", *segments,
+           ": the lanes kernel does not split L");
+  return impl;
 }
 
 // MAMBASEQ_SCAN_BWD = v4 | wide | narrow | auto[:SEGMENTS]: v4's kernels, or the sliced ones with 8 (wide)
 // or 4 (narrow) floats of state per lane.
 enum class BwdImpl { v4, wide, narrow, automatic };
 BwdImpl bwd_impl(int* segments) {
-  const ImplEnv e = read_impl_env("MAMBASEQ_SCAN_BWD");
-  *segments = e.segments;
-  if (e.name == "auto") return BwdImpl::automatic;
-  if (e.name == "v4") return BwdImpl::v4;
-  if (e.name == "wide") return BwdImpl::wide;
-  if (e.name == "narrow") return BwdImpl::narrow;
-  MS_FAIL("MAMBASEQ_SCAN_BWD=", e.name, " is not one of v4, wide, narrow, auto (each optionally :SEGMENTS)");
+  static constexpr std::pair<const char*, BwdImpl> kNames[] = {
+      {"v4", BwdImpl::v4}, {"wide", BwdImpl::wide}, {"narrow", BwdImpl::narrow}, {"auto", BwdImpl::automatic}};
+  return read_impl("MAMBASEQ_SCAN_BWD", kNames, segments);
 }
 
 // Forces `segments` main segments of whole chunks (at most one per chunk); 0 leaves p as it is.
