@@ -163,16 +163,16 @@ void split_length_blocks(Params& p, int blocks_per_sm) {
   split_length(p, blocks_per_sm * scan::kThreads);
 }
 
-// The v5 forward. Auto: the sliced kernel, split over L (local pass, combine, main pass) when its grid is
-// under 3/4 of a wave of resident blocks; between 3/4 and 1 wave it runs unsplit. The lanes-over-time
-// kernel runs only when asked for (MAMBASEQ_SCAN_FWD=lanes): it computes each decay once, but on the
-// H100 it measured 1.3-2.5x slower than the split sliced scan (docs/cuda-scan-notes.md, v5 run 2).
+// The v5 forward. Auto: the sliced kernel, split over L (local pass, combine, main pass) when its unsplit
+// grid has fewer than 1.5 blocks per SM, unsplit otherwise. The split doubles the exps; an SM holding one
+// unsplit block does ~0.7x the steps per second of one holding two (H100, anchor D = 1024, bf16: unsplit
+// 11.0 vs split 11.6 ms at L = 2^16, B = 16, 256 blocks; 15.5 vs 13.3 at 2^17, B = 8, 128 blocks;
+// docs/cuda-scan-notes.md, v8). The lanes-over-time kernel and the 4-lane main pass (sliced4) run only
+// when asked for (MAMBASEQ_SCAN_FWD=lanes|sliced4): lanes computes each decay once but measured 1.3-2.5x
+// slower than the split sliced scan (v5 run 2); sliced4 fills a wave unsplit at L = 2^16, B = 16 but is
+// no faster there than the 2-lane kernel unsplit (f32 12.43 vs 12.30 ms, v8) and slower elsewhere (v6).
 // With a split, the local pass runs on per_main finer segments per main segment, as many as fill a wave
 // (with 2 main segments only one is scanned locally, which would leave half the GPU idle).
-// For f32 real N = 16, auto takes the 4-lane main pass (sliced4) where it runs unsplit and the 2-lane one
-// would split: twice the lanes per channel cost more per element-state than they save in parallelism
-// except where they avoid the second exp pass (H100: f32 L = 2^16, B = 16 13.9 -> 12.4 ms; bf16 was
-// slower at every shape, docs/cuda-scan-notes.md, v6).
 struct FwdPlan {
   FwdImpl impl;
   int per_main = 1;
@@ -187,25 +187,9 @@ FwdPlan plan_forward(FwdImpl want, int forced_segments, const scan::KernelKey& k
   }
   if (want == FwdImpl::lanes) return {FwdImpl::lanes};
   const int64_t per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
-  // Sets p's main segments (n_seg, seg_chunks) for the main pass with 4 lanes per channel or the default.
-  auto split_for = [&](bool tpc4) {
-    const int bps = scan::forward_sliced_blocks_per_sm(key, tpc4);
-    p.n_seg = 1;
-    p.seg_chunks = p.n_chunks;
-    if (4 * per_seg < 3 * (int64_t)bps * sm_count()) split_length_blocks(p, bps);
-  };
-  FwdImpl impl = want == FwdImpl::sliced4 ? FwdImpl::sliced4 : FwdImpl::sliced;
-  split_for(impl == FwdImpl::sliced4);
-  if (want == FwdImpl::automatic && p.n_seg > 1 && key.dtype == DType::f32 && !key.complex && key.nt == 16) {
-    const int n_seg = p.n_seg, seg_chunks = p.seg_chunks;  // the 2-lane split, kept if 4 lanes split too
-    split_for(true);
-    if (p.n_seg == 1) {
-      impl = FwdImpl::sliced4;
-    } else {
-      p.n_seg = n_seg;
-      p.seg_chunks = seg_chunks;
-    }
-  }
+  const FwdImpl impl = want == FwdImpl::sliced4 ? FwdImpl::sliced4 : FwdImpl::sliced;
+  if (2 * per_seg < 3 * (int64_t)sm_count())
+    split_length_blocks(p, scan::forward_sliced_blocks_per_sm(key, impl == FwdImpl::sliced4));
   force_segments(p, forced_segments);
   FwdPlan plan{impl};
   if (p.n_seg > 1) {  // the local pass runs the default lanes per channel
