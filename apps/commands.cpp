@@ -144,7 +144,8 @@ Examples:
     parity    the same 200-step training run on the CPU and the GPU: the loss curves' largest
               relative difference (fp32)
 Settings are --set keys of the benchmark's section, e.g. --set scan.lengths=[4096] --set device=cpu,
---set model.lengths=[65536] --set generate.batches=[1,64].
+--set model.lengths=[65536] --set generate.batches=[1,64]; scan.impls=["auto/auto","sliced:1/wide:1"]
+times CUDA kernel variants side by side on the same inputs.
 With --out DIR the table is also written as DIR/bench.jsonl.
 
 Example:

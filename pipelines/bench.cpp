@@ -26,6 +26,7 @@ void bind(cfg::Binder& b, ScanBenchSection& c) {
   b.field("complex_row", c.complex_row, "add the complex-A row (CUDA)");
   b.field("iters", c.iters, cfg::ge(1));
   b.field("warmup", c.warmup, cfg::ge(0));
+  b.field("impls", c.impls, "CUDA kernel variants \"FWD/BWD\" to time side by side, e.g. [\"auto/auto\", \"sliced:1/wide:1\"]");
   b.field("cpu_dim", c.cpu_dim, cfg::ge(1), "channels D on the CPU");
 }
 
@@ -98,7 +99,16 @@ std::string bench_scan_cpu(const ScanBenchSection& s) {
 }
 
 std::string bench_scan_any(const BenchConfig& c, bool use_cuda) {
-  if (!use_cuda) return bench_scan_cpu(c.scan);
+  for (const std::string& impl : c.scan.impls) {
+    const size_t slash = impl.find('/');
+    MS_CHECK(slash != std::string::npos && slash == impl.rfind('/') && slash > 0 && slash + 1 < impl.size(),
+             "bench scan: scan.impls entry \"", impl, "\" is not FWD/BWD (e.g. \"sliced:1/wide:1\")");
+  }
+  if (!use_cuda) {
+    MS_CHECK(c.scan.impls.empty(), "bench scan: scan.impls names CUDA kernel variants, but this run is on the CPU (",
+             c.device == "cpu" ? "device = \"cpu\"" : "no GPU visible", "); drop --set scan.impls or run on a GPU");
+    return bench_scan_cpu(c.scan);
+  }
   ScanBenchOptions o;
   if (!c.scan.lengths.empty()) o.lengths = c.scan.lengths;
   o.dtypes.clear();
@@ -110,6 +120,7 @@ std::string bench_scan_any(const BenchConfig& c, bool use_cuda) {
   o.complex_row = c.scan.complex_row;
   o.iters = static_cast<int>(c.scan.iters);
   o.warmup = static_cast<int>(c.scan.warmup);
+  o.impls = c.scan.impls;
   ScanBenchResult r = bench_scan(o);
   char* buf = nullptr;
   size_t len = 0;

@@ -19,6 +19,9 @@ struct ScanBenchSection {
   bool backward = true;
   bool complex_row = true;
   int64_t iters = 10, warmup = 3;
+  // CUDA kernel variants timed side by side on the same inputs, each "FWD/BWD" as the values of
+  // MAMBASEQ_SCAN_FWD / MAMBASEQ_SCAN_BWD (e.g. "auto/auto", "sliced:1/wide:1"); empty: the defaults.
+  std::vector<std::string> impls;
   int64_t cpu_dim = 256;                  // the CPU figure of issue 2: B = 1, D = 256, L = 2^20
 };
 void bind(cfg::Binder& b, ScanBenchSection& c);

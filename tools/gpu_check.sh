@@ -4,7 +4,8 @@
 # Usage: tools/gpu_check.sh [tests|bench|all|variants] [extra bench args...]
 #   variants: the scan tests, then the scan bench timing the kernel variants of SCAN_IMPLS (FWD/BWD,
 #   comma-separated, e.g. auto/auto,sliced4/wide; NAME:N forces N L segments, e.g. sliced:1/wide:1 = unsplit)
-#   on the same inputs at SCAN_LENGTHS (default 2^14..2^20 of the anchor shapes).
+#   on the same inputs at SCAN_LENGTHS (default 2^14..2^20 of the anchor shapes), through
+#   `mambaseq bench scan --set scan.impls=[...]`; extra args go to it (e.g. --set 'scan.dtypes=["bf16"]').
 set -uo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
@@ -31,10 +32,10 @@ if [[ $what == variants ]]; then
   status=$((status | rc))
   echo "scan tests exit $rc: $(grep -E '^\[  (PASSED|FAILED|SKIPPED)' "$out/test_scan.log" | tr '\n' ' ')"
   grep -E '^\[  FAILED|Failure|rel_l2' "$out/test_scan.log" | head -20
-  MAMBASEQ_BENCH_IMPLS=${SCAN_IMPLS:-auto/auto} MAMBASEQ_BENCH_LENGTHS=${SCAN_LENGTHS:-16384,65536,262144,1048576} \
-    $run test_cuda --gtest_also_run_disabled_tests --gtest_filter='*ScanBench*' >"$out/bench_variants.txt" 2>&1 ||
-    { status=1; echo "scan variant bench failed"; }
-  grep -vE '^\[|^Note|^$' "$out/bench_variants.txt" | tail -80
+  impls=${SCAN_IMPLS:-auto/auto} lengths=${SCAN_LENGTHS:-16384,65536,262144,1048576}
+  $run mambaseq bench scan --set "scan.impls=[\"${impls//,/\",\"}\"]" --set "scan.lengths=[$lengths]" "${@:2}" \
+    >"$out/bench_variants.txt" 2>&1 || { status=1; echo "scan variant bench failed"; }
+  tail -80 "$out/bench_variants.txt"
 fi
 if [[ $what == bench || $what == all ]]; then
   benches=${BENCHES:-scan model generate parity}

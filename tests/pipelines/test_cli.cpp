@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -108,6 +109,22 @@ TEST(Cli, MissingFilesExitWith1) {
   r = mambaseq({"eval", "--ckpt", "runs/none/last.h5"});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "mambaseq: error: checkpoint 'runs/none/last.h5' does not exist\n");
+}
+
+// scan.impls (kernel variants side by side) is checked before anything runs: its FWD/BWD form, and that the
+// run is on a GPU (the CPU has one scan).
+TEST(Cli, BenchScanImplsErrors) {
+  const auto expect_error = [](const Result& r, const std::string& message) {
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_EQ(r.err.rfind("mambaseq: error: " + message, 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "one line: " << r.err;
+  };
+  expect_error(mambaseq({"bench", "scan", "--set", "device=cpu", "--set", "scan.impls=[\"sliced:1\"]"}, 30),
+               "bench scan: scan.impls entry \"sliced:1\" is not FWD/BWD (e.g. \"sliced:1/wide:1\")");
+  expect_error(
+      mambaseq({"bench", "scan", "--set", "device=cpu", "--set", "scan.impls=[\"auto/auto\", \"sliced:1/wide:1\"]"}, 30),
+      "bench scan: scan.impls names CUDA kernel variants, but this run is on the CPU (device = \"cpu\"); drop --set "
+      "scan.impls or run on a GPU");
 }
 
 // Commands whose pipeline has not landed say so (exit 1). The command lines are chosen to fail fast once
