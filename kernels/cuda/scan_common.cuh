@@ -34,7 +34,7 @@ struct Params {
   float* seg_start;       // (B, D, n_seg, NT*CW) scratch: state / adjoint entering each segment
   int local_first;        // sliced backward: first segment the local pass covers (segments of its own Params)
   bool softplus;
-  bool vec;               // every (B, D, L) row starts 16-byte aligned: vector loads allowed
+  int row_align;          // widest access every (B, D, L) row allows, in bytes (16, 8, 4 or 2)
   bool bc_vec;            // every B and C row starts 16-byte aligned (lanes kernel: vector staging)
   // backward outputs
   void *du, *ddelta, *dz;
@@ -74,49 +74,12 @@ __device__ __forceinline__ float softplusf(float x) {
   return fmaf(t, p, fmaxf(x, 0.f));
 }
 
-// Loads K consecutive elements of a row starting at t (t % K == 0), as floats; elements at or past
-// `end` read as 0. Vector loads (16 bytes or 8 for 4 bf16) when the row is aligned and the run is whole.
+// Stores K floats as elements of a row starting at t (a multiple of K): 16-byte vectors when every row
+// allows them (`align`, Params::row_align), element by element otherwise (v4's kernels; the sliced ones
+// have store_vec, scan_sliced.cuh).
 template <class T, int K>
-__device__ __forceinline__ void load_run(const T* row, int t, int end, bool vec, float (&v)[K]) {
-  if (vec && t + K <= end) {
-    if constexpr (sizeof(T) == 4) {
-#pragma unroll
-      for (int i = 0; i < K; i += 4) {
-        const float4 q = *reinterpret_cast<const float4*>(row + t + i);
-        v[i] = q.x; v[i + 1] = q.y; v[i + 2] = q.z; v[i + 3] = q.w;
-      }
-    } else if constexpr (K % 8 == 0) {
-#pragma unroll
-      for (int i = 0; i < K; i += 8) {
-        const uint4 q = *reinterpret_cast<const uint4*>(row + t + i);
-        const __nv_bfloat162* p = reinterpret_cast<const __nv_bfloat162*>(&q);
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-          const float2 f = __bfloat1622float2(p[j]);
-          v[i + 2 * j] = f.x; v[i + 2 * j + 1] = f.y;
-        }
-      }
-    } else {
-#pragma unroll
-      for (int i = 0; i < K; i += 4) {
-        const uint2 q = *reinterpret_cast<const uint2*>(row + t + i);
-        const __nv_bfloat162* p = reinterpret_cast<const __nv_bfloat162*>(&q);
-#pragma unroll
-        for (int j = 0; j < 2; ++j) {
-          const float2 f = __bfloat1622float2(p[j]);
-          v[i + 2 * j] = f.x; v[i + 2 * j + 1] = f.y;
-        }
-      }
-    }
-  } else {
-#pragma unroll
-    for (int i = 0; i < K; ++i) v[i] = t + i < end ? to_float(row[t + i]) : 0.f;
-  }
-}
-
-template <class T, int K>
-__device__ __forceinline__ void store_run(T* row, int t, int end, bool vec, const float (&v)[K]) {
-  if (vec && t + K <= end) {
+__device__ __forceinline__ void store_run(T* row, int t, int end, int align, const float (&v)[K]) {
+  if (align >= 16 && t + K <= end) {
     if constexpr (sizeof(T) == 4) {
 #pragma unroll
       for (int i = 0; i < K; i += 4)
@@ -153,8 +116,8 @@ template <class T, int K>
 struct Run {
   static_assert((K * sizeof(T)) % 8 == 0, "runs are whole 8- or 16-byte vectors");
   T v[K];
-  __device__ __forceinline__ void load(const T* row, int t, int end, bool vec) {
-    if (vec && t + K <= end) {
+  __device__ __forceinline__ void load(const T* row, int t, int end, int align) {
+    if (align >= 16 && t + K <= end) {
       if constexpr ((K * sizeof(T)) % 16 == 0) {
         constexpr int PER = 16 / sizeof(T);
 #pragma unroll

@@ -16,17 +16,42 @@ constexpr int slices_for() {
   return S >= 32 ? 4 : S >= 16 ? 2 : 1;
 }
 
+// The slow path of Vec::load and store_vec below, for rows that are not all 16-byte aligned (L not a
+// multiple of 4 f32 / 8 bf16 elements, odd strides): whole runs move in 8- or 4-byte pieces where `align`
+// allows (bf16 rows of an even L: 1.6x faster than one element at a time, docs/cuda-scan-notes.md v8),
+// element by element otherwise. Returns false when it moved nothing (the caller goes element-wise).
+// The 16-byte path stays in the callers as it was: a branch more there cost 1-4% (v8); v4's Run and
+// store_run (scan_common.cuh) keep the element-wise fallback (this path cost its backward ~1%, v8).
+template <int BYTES>
+__device__ __forceinline__ bool move_run_narrow(void* dst, const void* src, int align) {
+  if constexpr (BYTES % 8 == 0) {
+    if (align >= 8) {
+#pragma unroll
+      for (int i = 0; i < BYTES / 8; ++i) static_cast<uint2*>(dst)[i] = static_cast<const uint2*>(src)[i];
+      return true;
+    }
+  }
+  if constexpr (BYTES % 4 == 0) {
+    if (align >= 4) {
+#pragma unroll
+      for (int i = 0; i < BYTES / 4; ++i) static_cast<uint32_t*>(dst)[i] = static_cast<const uint32_t*>(src)[i];
+      return true;
+    }
+  }
+  return false;
+}
+
 // K consecutive elements of a row in their storage type, loaded with one vector access of K*sizeof(T)
-// bytes (4, 8, 16 or 32) when the row is 16-byte aligned (`vec`) and the run is whole; elements at or past
-// `end` read as zero otherwise.
+// bytes (4, 8, 16 or 32) when every row is 16-byte aligned (`align`, Params::row_align) and the run is
+// whole, in narrower pieces when the rows allow them; elements at or past `end` read as zero.
 template <class T, int K>
 struct Vec {
   static constexpr int BYTES = K * (int)sizeof(T);
   static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16 || BYTES == 32,
                 "vector runs are 2 (one bf16), 4, 8, 16 or 32 bytes");
-  T v[K];
-  __device__ __forceinline__ void load(const T* row, int t, int end, bool vec) {
-    if (BYTES > 2 && vec && t + K <= end) {
+  alignas(16) T v[K];  // moved as 4- to 16-byte words; aligned, the wide bf16 backward runs 4-6% faster (v8)
+  __device__ __forceinline__ void load(const T* row, int t, int end, int align) {
+    if (BYTES > 2 && align >= 16 && t + K <= end) {
       if constexpr (BYTES == 32) {
         reinterpret_cast<uint4*>(v)[0] = reinterpret_cast<const uint4*>(row + t)[0];
         reinterpret_cast<uint4*>(v)[1] = reinterpret_cast<const uint4*>(row + t)[1];
@@ -37,7 +62,7 @@ struct Vec {
       } else if constexpr (BYTES == 4) {
         *reinterpret_cast<uint32_t*>(v) = *reinterpret_cast<const uint32_t*>(row + t);
       }
-    } else {
+    } else if (!(t + K <= end && move_run_narrow<BYTES>(v, row + t, align))) {
 #pragma unroll
       for (int i = 0; i < K; ++i) v[i] = t + i < end ? row[t + i] : from_float<T>(0.f);
     }
@@ -46,9 +71,9 @@ struct Vec {
 };
 
 template <class T, int K>
-__device__ __forceinline__ void store_vec(T* row, int t, int end, bool vec, const float (&x)[K]) {
+__device__ __forceinline__ void store_vec(T* row, int t, int end, int align, const float (&x)[K]) {
   constexpr int BYTES = K * (int)sizeof(T);
-  if (BYTES > 2 && vec && t + K <= end) {
+  if (BYTES > 2 && align >= 16 && t + K <= end) {
     T v[K];
 #pragma unroll
     for (int i = 0; i < K; ++i) v[i] = from_float<T>(x[i]);
@@ -63,9 +88,13 @@ __device__ __forceinline__ void store_vec(T* row, int t, int end, bool vec, cons
       *reinterpret_cast<uint32_t*>(row + t) = *reinterpret_cast<const uint32_t*>(v);
     }
   } else {
+    alignas(16) T v[K];
+#pragma unroll
+    for (int i = 0; i < K; ++i) v[i] = from_float<T>(x[i]);
+    if (t + K <= end && move_run_narrow<BYTES>(row + t, v, align)) return;
 #pragma unroll
     for (int i = 0; i < K; ++i)
-      if (t + i < end) row[t + i] = from_float<T>(x[i]);
+      if (t + i < end) row[t + i] = v[i];
   }
 }
 

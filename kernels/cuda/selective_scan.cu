@@ -14,11 +14,14 @@ namespace {
 using scan::kChunk;
 using scan::Params;
 
-bool aligned16(const Tensor& t) {
-  if (!t.defined()) return true;
-  const size_t es = dtype_size(t.dtype());
-  return reinterpret_cast<uintptr_t>(t.raw()) % 16 == 0 && (t.stride(0) * es) % 16 == 0 &&
-         (t.stride(1) * es) % 16 == 0;
+// The widest access (bytes, 16 at most) every (B, D, L) row of t allows: the lowest set bit of its address
+// and of its batch and channel strides in bytes (16 for an absent tensor).
+int row_align(const Tensor& t) {
+  if (!t.defined()) return 16;
+  const uintptr_t es = dtype_size(t.dtype());
+  const uintptr_t bits = reinterpret_cast<uintptr_t>(t.raw()) | (uintptr_t)t.stride(0) * es |
+                         (uintptr_t)t.stride(1) * es | uintptr_t(16);
+  return (int)(bits & (~bits + 1));
 }
 
 void check_max_state(const char* op, int64_t n) {
@@ -70,7 +73,7 @@ Params make_params(const SelectiveScanInputs& in, const ScanDims& dm) {
     p.bias_s = in.delta_bias.stride(0);
   }
   p.softplus = in.delta_softplus;
-  p.vec = aligned16(in.u) && aligned16(in.delta) && aligned16(in.z);
+  p.row_align = std::min({row_align(in.u), row_align(in.delta), row_align(in.z)});
   auto bc_aligned = [](const Tensor& t) {
     const size_t es = dtype_size(t.dtype());
     bool ok = reinterpret_cast<uintptr_t>(t.raw()) % 16 == 0;
@@ -203,14 +206,13 @@ FwdPlan plan_forward(FwdImpl want, int forced_segments, const scan::KernelKey& k
   return plan;
 }
 
-// Auto for the backward: v4's kernels for bf16 when they run unsplit (they measured 1-3% faster there),
-// the wide sliced ones otherwise (f32: 5-10% faster than v4 at every L; split shapes: 5-15% faster).
+// Auto for the backward: v4's kernels for bf16 where their grid has at least 16 blocks of 64 channels per
+// SM (many waves: L <= 2^12 at the anchor shapes, where they measured 1-2% faster), the wide sliced ones
+// otherwise (f32: 5-10% faster than v4 at every L; bf16 at 2^14 1% and split shapes 5-15% faster; v8).
 BwdImpl plan_backward(BwdImpl want, const scan::KernelKey& key, const Params& p) {
   if (want != BwdImpl::automatic) return want;
-  if (key.dtype == DType::bf16) {
-    const int64_t v4_wave = (int64_t)scan::backward_threads_per_sm(key) / scan::kThreads * sm_count();
-    if ((int64_t)scan::channel_tiles(p) * p.batch * p.groups >= v4_wave) return BwdImpl::v4;
-  }
+  if (key.dtype == DType::bf16 && (int64_t)scan::channel_tiles(p) * p.batch * p.groups >= 16 * (int64_t)sm_count())
+    return BwdImpl::v4;
   return BwdImpl::wide;
 }
 
@@ -238,7 +240,7 @@ void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, co
   p.out = out.raw();
   p.o_sb = out.stride(0);
   p.o_sd = out.stride(1);
-  p.vec = p.vec && aligned16(out);
+  p.row_align = std::min(p.row_align, row_align(out));
   if (saved) {
     saved->chunk_len = kChunk;
     saved->chunk_states = Tensor::empty(dm.complex ? Shape{dm.batch, dm.dim, p.n_chunks, dm.state, 2}
@@ -346,7 +348,7 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
     p.dz_sb = g.dz.stride(0);
     p.dz_sd = g.dz.stride(1);
   }
-  p.vec = p.vec && aligned16(dout) && aligned16(g.du) && aligned16(g.ddelta) && aligned16(g.dz);
+  p.row_align = std::min({p.row_align, row_align(dout), row_align(g.du), row_align(g.ddelta), row_align(g.dz)});
   p.dA = g.dA.data<float>();
   p.dA_sd = g.dA.stride(0);
   p.dA_sn = g.dA.stride(1);

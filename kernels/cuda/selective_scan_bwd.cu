@@ -76,9 +76,9 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 4 : 8) bwd_local_kernel(Param
   // delta / dout / z runs are loaded one run ahead (to the left).
   const int r_last = (t_end - 1) / RUN * RUN;  // first step of the last run with data
   Run<T, RUN> nd, no, nz;
-  nd.load(dl_row, r_last, t_end, p.vec);
-  no.load(o_row, r_last, t_end, p.vec);
-  if (z_row) nz.load(z_row, r_last, t_end, p.vec);
+  nd.load(dl_row, r_last, t_end, p.row_align);
+  no.load(o_row, r_last, t_end, p.row_align);
+  if (z_row) nz.load(z_row, r_last, t_end, p.row_align);
   for (int c = c_end - 1; c >= c_begin; --c) {
     const int buf = (c_end - 1 - c) & 1;
     ldC.store(tiles[buf]);
@@ -91,9 +91,9 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 4 : 8) bwd_local_kernel(Param
       if (tr >= t_end) continue;
       const Run<T, RUN> dd = nd, oo = no, zz = nz;
       if (tr > c_begin * kChunk) {
-        nd.load(dl_row, tr - RUN, t_end, p.vec);
-        no.load(o_row, tr - RUN, t_end, p.vec);
-        if (z_row) nz.load(z_row, tr - RUN, t_end, p.vec);
+        nd.load(dl_row, tr - RUN, t_end, p.row_align);
+        no.load(o_row, tr - RUN, t_end, p.row_align);
+        if (z_row) nz.load(z_row, tr - RUN, t_end, p.row_align);
       }
 #pragma unroll
       for (int i = RUN - 1; i >= 0; --i) {
@@ -266,14 +266,14 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
       float h[S];
       load_state<S>(p.chunk_states + (bd * p.n_chunks + c) * N * CW, h, N * CW);
       Run<T, R1> nu, nd;
-      nu.load(u_row, t0, t_end, p.vec);
-      nd.load(dl_row, t0, t_end, p.vec);
+      nu.load(u_row, t0, t_end, p.row_align);
+      nd.load(dl_row, t0, t_end, p.row_align);
 #pragma unroll 1
       for (int r = 0; r < kChunk; r += R1) {
         const Run<T, R1> uu = nu, dd = nd;
         if (r + R1 < kChunk && t0 + r + R1 < t_end) {
-          nu.load(u_row, t0 + r + R1, t_end, p.vec);
-          nd.load(dl_row, t0 + r + R1, t_end, p.vec);
+          nu.load(u_row, t0 + r + R1, t_end, p.row_align);
+          nd.load(dl_row, t0 + r + R1, t_end, p.row_align);
         }
         bool done = false;
 #pragma unroll
@@ -321,9 +321,9 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
     // The last window with data; inputs of the next window (to the left) load one window ahead.
     const int k_last = min(NW - 1, (t_end - 1 - t0) / W);
     Run<T, W> nu, no, nz;
-    nu.load(u_row, t0 + k_last * W, t_end, p.vec);
-    no.load(o_row, t0 + k_last * W, t_end, p.vec);
-    if (z_row) nz.load(z_row, t0 + k_last * W, t_end, p.vec);
+    nu.load(u_row, t0 + k_last * W, t_end, p.row_align);
+    no.load(o_row, t0 + k_last * W, t_end, p.row_align);
+    if (z_row) nz.load(z_row, t0 + k_last * W, t_end, p.row_align);
 #pragma unroll 1
     for (int k = k_last; k >= 0; --k) {
       const int tw = t0 + k * W;
@@ -331,9 +331,9 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
       {
         const Run<T, W> ru = nu, ro = no, rz = nz;
         if (k > 0) {
-          nu.load(u_row, tw - W, t_end, p.vec);
-          no.load(o_row, tw - W, t_end, p.vec);
-          if (z_row) nz.load(z_row, tw - W, t_end, p.vec);
+          nu.load(u_row, tw - W, t_end, p.row_align);
+          no.load(o_row, tw - W, t_end, p.row_align);
+          if (z_row) nz.load(z_row, tw - W, t_end, p.row_align);
         }
         float oo[W], zz[W];
         const float4 dl4 = dl_s[k][threadIdx.x];
@@ -474,9 +474,9 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
         }
       }
       if (q.active) {
-        store_run<T, W>(du_row, tw, t_end, p.vec, du_o);
-        store_run<T, W>(dd_row, tw, t_end, p.vec, dd_o);
-        if (dz_row) store_run<T, W>(dz_row, tw, t_end, p.vec, dz_o);
+        store_run<T, W>(du_row, tw, t_end, p.row_align, du_o);
+        store_run<T, W>(dd_row, tw, t_end, p.row_align, dd_o);
+        if (dz_row) store_run<T, W>(dz_row, tw, t_end, p.row_align, dz_o);
       }
     }
   }

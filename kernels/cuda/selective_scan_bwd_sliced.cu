@@ -111,9 +111,9 @@ __global__ void __launch_bounds__(kChan * TPC, local_min_blocks<TPC>()) bwd_slic
   const int own = slice * RT;
   const int r_last = (t_end - 1) / R * R;  // first step of the last run with data
   Vec<T, RT> nd, no, nz;
-  nd.load(dl_row, r_last + own, t_end, p.vec);
-  no.load(o_row, r_last + own, t_end, p.vec);
-  if (z_row) nz.load(z_row, r_last + own, t_end, p.vec);
+  nd.load(dl_row, r_last + own, t_end, p.row_align);
+  no.load(o_row, r_last + own, t_end, p.row_align);
+  if (z_row) nz.load(z_row, r_last + own, t_end, p.row_align);
   for (int c = c_end - 1; c >= c_begin; --c) {
     const int buf = (c_end - 1 - c) & 1;
     ldC.store(tiles[buf]);
@@ -127,9 +127,9 @@ __global__ void __launch_bounds__(kChan * TPC, local_min_blocks<TPC>()) bwd_slic
       if (tr >= t_end) continue;
       const Vec<T, RT> dd = nd, oo = no, zz = nz;
       if (tr > c_begin * kChunk) {
-        nd.load(dl_row, tr - R + own, t_end, p.vec);
-        no.load(o_row, tr - R + own, t_end, p.vec);
-        if (z_row) nz.load(z_row, tr - R + own, t_end, p.vec);
+        nd.load(dl_row, tr - R + own, t_end, p.row_align);
+        no.load(o_row, tr - R + own, t_end, p.row_align);
+        if (z_row) nz.load(z_row, tr - R + own, t_end, p.row_align);
       }
       float dl_own[RT], dy_own[RT];
 #pragma unroll
@@ -338,15 +338,15 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
       load_slice<S>(p.chunk_states + (bd * p.n_chunks + c) * total, slice * S, total, h);
       const int own = slice * R1T;
       Vec<T, R1T> nu, nd;
-      nu.load(u_row, t0 + own, t_end, p.vec);
-      nd.load(dl_row, t0 + own, t_end, p.vec);
+      nu.load(u_row, t0 + own, t_end, p.row_align);
+      nd.load(dl_row, t0 + own, t_end, p.row_align);
 #pragma unroll 1
       for (int r = 0; r < kChunk; r += R1) {
         if (t0 + r >= t_end) break;
         const Vec<T, R1T> uu = nu, dd = nd;
         if (r + R1 < kChunk && t0 + r + R1 < t_end) {
-          nu.load(u_row, t0 + r + R1 + own, t_end, p.vec);
-          nd.load(dl_row, t0 + r + R1 + own, t_end, p.vec);
+          nu.load(u_row, t0 + r + R1 + own, t_end, p.row_align);
+          nd.load(dl_row, t0 + r + R1 + own, t_end, p.row_align);
         }
         float dl_own[R1T], du_own[R1T];
 #pragma unroll
@@ -410,9 +410,9 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
     const int own = slice * WT;
     Vec<T, W> nu;
     Vec<T, WT> no, nz;
-    nu.load(u_row, t0 + k_last * W, t_end, p.vec);
-    no.load(o_row, t0 + k_last * W + own, t_end, p.vec);
-    if (z_row) nz.load(z_row, t0 + k_last * W + own, t_end, p.vec);
+    nu.load(u_row, t0 + k_last * W, t_end, p.row_align);
+    no.load(o_row, t0 + k_last * W + own, t_end, p.row_align);
+    if (z_row) nz.load(z_row, t0 + k_last * W + own, t_end, p.row_align);
 #pragma unroll 1
     for (int k = k_last; k >= 0; --k) {
       const int tw = t0 + k * W;
@@ -422,9 +422,9 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
         const Vec<T, W> ru = nu;
         const Vec<T, WT> ro = no, rz = nz;
         if (k > 0) {
-          nu.load(u_row, tw - W, t_end, p.vec);
-          no.load(o_row, tw - W + own, t_end, p.vec);
-          if (z_row) nz.load(z_row, tw - W + own, t_end, p.vec);
+          nu.load(u_row, tw - W, t_end, p.row_align);
+          no.load(o_row, tw - W + own, t_end, p.row_align);
+          if (z_row) nz.load(z_row, tw - W + own, t_end, p.row_align);
         }
         const float4 dl4 = dl_s[k * kChan + cl];
         const float dls[W] = {dl4.x, dl4.y, dl4.z, dl4.w};
@@ -593,9 +593,9 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
         }
       }
       if (q.active) {
-        store_vec<T, WT>(du_row, tw + own, t_end, p.vec, du_o);
-        store_vec<T, WT>(dd_row, tw + own, t_end, p.vec, dd_o);
-        if (dz_row) store_vec<T, WT>(dz_row, tw + own, t_end, p.vec, dz_o);
+        store_vec<T, WT>(du_row, tw + own, t_end, p.row_align, du_o);
+        store_vec<T, WT>(dd_row, tw + own, t_end, p.row_align, dd_o);
+        if (dz_row) store_vec<T, WT>(dz_row, tw + own, t_end, p.row_align, dz_o);
       }
     }
   }

@@ -83,9 +83,9 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 4 : 6) fwd_kernel(Params p) {
   float dsum = 0.f;
   // u / delta / z of the next run are loaded one run ahead (their latency hides behind a run's work).
   Run<T, RUN> nu, nd, nz;
-  nu.load(u_row, c_begin * kChunk, t_end, p.vec);
-  nd.load(dl_row, c_begin * kChunk, t_end, p.vec);
-  if (!LOCAL && z_row) nz.load(z_row, c_begin * kChunk, t_end, p.vec);
+  nu.load(u_row, c_begin * kChunk, t_end, p.row_align);
+  nd.load(dl_row, c_begin * kChunk, t_end, p.row_align);
+  if (!LOCAL && z_row) nz.load(z_row, c_begin * kChunk, t_end, p.row_align);
 
   for (int c = c_begin; c < c_end; ++c) {
     const int buf = (c - c_begin) & 1;
@@ -107,9 +107,9 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 4 : 6) fwd_kernel(Params p) {
       if (tr >= t_end) break;
       const Run<T, RUN> uu = nu, dd = nd, zz = nz;
       if (tr + RUN < t_end) {
-        nu.load(u_row, tr + RUN, t_end, p.vec);
-        nd.load(dl_row, tr + RUN, t_end, p.vec);
-        if (!LOCAL && z_row) nz.load(z_row, tr + RUN, t_end, p.vec);
+        nu.load(u_row, tr + RUN, t_end, p.row_align);
+        nd.load(dl_row, tr + RUN, t_end, p.row_align);
+        if (!LOCAL && z_row) nz.load(z_row, tr + RUN, t_end, p.row_align);
       }
       float yo[RUN];
 #pragma unroll
@@ -165,7 +165,7 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 4 : 6) fwd_kernel(Params p) {
           }
         }
       }
-      if (!LOCAL && q.active) store_run<T, RUN>(o_row, tr, t_end, p.vec, yo);
+      if (!LOCAL && q.active) store_run<T, RUN>(o_row, tr, t_end, p.row_align, yo);
     }
   }
   if (!q.active) return;

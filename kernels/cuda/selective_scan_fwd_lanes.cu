@@ -275,9 +275,9 @@ __global__ void __launch_bounds__(kLtThreads, MS_LT_MINB) fwd_lanes_kernel(Param
   }
 
   Vec<T, K> nu, nd, nz;
-  nu.load(u_row, tau * K, L, p.vec);
-  nd.load(dl_row, tau * K, L, p.vec);
-  if (z_row) nz.load(z_row, tau * K, L, p.vec);
+  nu.load(u_row, tau * K, L, p.row_align);
+  nd.load(dl_row, tau * K, L, p.row_align);
+  if (z_row) nz.load(z_row, tau * K, L, p.row_align);
   int par = 0;  // parity of the aggregate buffer (alternates every group)
 
   for (int t0 = 0, it = 0; t0 < L; t0 += kLtTile, ++it) {
@@ -292,9 +292,9 @@ __global__ void __launch_bounds__(kLtThreads, MS_LT_MINB) fwd_lanes_kernel(Param
     const int ts = t0 + tau * K;  // this lane's first step
     const Vec<T, K> uu = nu, dd = nd, zz = nz;
     if (t0 + kLtTile < L) {
-      nu.load(u_row, ts + kLtTile, L, p.vec);
-      nd.load(dl_row, ts + kLtTile, L, p.vec);
-      if (z_row) nz.load(z_row, ts + kLtTile, L, p.vec);
+      nu.load(u_row, ts + kLtTile, L, p.row_align);
+      nd.load(dl_row, ts + kLtTile, L, p.row_align);
+      if (z_row) nz.load(z_row, ts + kLtTile, L, p.row_align);
     }
     float dl[K], du[K], y[K];
     float dsum = 0.f;
@@ -445,7 +445,7 @@ __global__ void __launch_bounds__(kLtThreads, MS_LT_MINB) fwd_lanes_kernel(Param
       }
       yo[i] = v;
     }
-    if (active) store_vec<T, K>(o_row, ts, L, p.vec, yo);
+    if (active) store_vec<T, K>(o_row, ts, L, p.row_align, yo);
   }
 }
 

@@ -106,9 +106,9 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
   // This lane's RT steps of u / delta / z of the next run, loaded one run ahead.
   const int own = slice * RT;
   Vec<T, RT> nu, nd, nz;
-  nu.load(u_row, c_begin * kChunk + own, t_end, p.vec);
-  nd.load(dl_row, c_begin * kChunk + own, t_end, p.vec);
-  if (!LOCAL && z_row) nz.load(z_row, c_begin * kChunk + own, t_end, p.vec);
+  nu.load(u_row, c_begin * kChunk + own, t_end, p.row_align);
+  nd.load(dl_row, c_begin * kChunk + own, t_end, p.row_align);
+  if (!LOCAL && z_row) nz.load(z_row, c_begin * kChunk + own, t_end, p.row_align);
 
   for (int c = c_begin; c < c_end; ++c) {
     const int buf = (c - c_begin) & 1;
@@ -130,9 +130,9 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
       if (tr >= t_end) break;
       const Vec<T, RT> uu = nu, dd = nd, zz = nz;
       if (tr + R < t_end) {
-        nu.load(u_row, tr + R + own, t_end, p.vec);
-        nd.load(dl_row, tr + R + own, t_end, p.vec);
-        if (!LOCAL && z_row) nz.load(z_row, tr + R + own, t_end, p.vec);
+        nu.load(u_row, tr + R + own, t_end, p.row_align);
+        nd.load(dl_row, tr + R + own, t_end, p.row_align);
+        if (!LOCAL && z_row) nz.load(z_row, tr + R + own, t_end, p.row_align);
       }
       // Delta after softplus and delta * u of this lane's steps; steps past the end are identity steps
       // (delta 0: decay 1, no input), so the state passes through them unchanged.
@@ -203,7 +203,7 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
           }
           yo[k] = y;
         }
-        if (q.active) store_vec<T, RT>(o_row, tr + own, t_end, p.vec, yo);
+        if (q.active) store_vec<T, RT>(o_row, tr + own, t_end, p.row_align, yo);
       }
     }
   }

@@ -235,6 +235,7 @@ std::vector<Case> cases() {
   add({2, 8, 7, 4, 4, false, true, false, true, false, false, false});      // N = 4, 2 channels per group
   add({1, 96, 5000, 8, 3, false, true, true, true, true, true, false});     // N = 8, G = 3
   add({2, 65, 333, 16, 1, false, false, false, false, false, false, false}); // plain scan
+  add({2, 70, 4098, 16, 1, false, true, true, true, true, true, false});   // rows 8-byte (f32) / 4-byte (bf16) aligned
   add({1, 64, 70000, 16, 1, false, true, true, true, true, true, false});   // long L, many segments
   // Grids of a fraction of a wave (on an H100): the split forward with 2 local segments per main one
   // (B=4, D=4096), the split backward with 2 local segments per main one (B=4, D=1024).
