@@ -167,7 +167,8 @@ void split_length_blocks(Params& p, int blocks_per_sm) {
 }
 
 // The v5 forward. Auto: the sliced kernel, split over L (local pass, combine, main pass) when its unsplit
-// grid has fewer than 1.5 blocks per SM, unsplit otherwise. The split doubles the exps; an SM holding one
+// grid has fewer than 1.5 blocks per SM, unsplit otherwise; a split has at least a wave of blocks and
+// main segments of at most 2048 steps. The split doubles the exps; an SM holding one
 // unsplit block does ~0.7x the steps per second of one holding two (H100, anchor D = 1024, bf16: unsplit
 // 11.0 vs split 11.6 ms at L = 2^16, B = 16, 256 blocks; 15.5 vs 13.3 at 2^17, B = 8, 128 blocks;
 // docs/cuda-scan-notes.md, v8). The lanes-over-time kernel and the 4-lane main pass (sliced4) run only
@@ -176,6 +177,7 @@ void split_length_blocks(Params& p, int blocks_per_sm) {
 // no faster there than the 2-lane kernel unsplit (f32 12.43 vs 12.30 ms, v8) and slower elsewhere (v6).
 // With a split, the local pass runs on per_main finer segments per main segment, as many as fill a wave
 // (with 2 main segments only one is scanned locally, which would leave half the GPU idle).
+constexpr int kMaxSegChunks = 64;  // 2048 steps
 struct FwdPlan {
   FwdImpl impl;
   int per_main = 1;
@@ -191,8 +193,15 @@ FwdPlan plan_forward(FwdImpl want, int forced_segments, const scan::KernelKey& k
   if (want == FwdImpl::lanes) return {FwdImpl::lanes};
   const int64_t per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
   const FwdImpl impl = want == FwdImpl::sliced4 ? FwdImpl::sliced4 : FwdImpl::sliced;
-  if (2 * per_seg < 3 * (int64_t)sm_count())
+  if (2 * per_seg < 3 * (int64_t)sm_count()) {
     split_length_blocks(p, scan::forward_sliced_blocks_per_sm(key, impl == FwdImpl::sliced4));
+    // Main segments of at most kMaxSegChunks chunks: many waves of short segments beat one wave of long
+    // ones (H100, f32 / bf16: 2^18 16.8 -> 16.0 / 14.5 -> 13.6 ms, 2^20 19.6 -> 18.5 / 14.6 -> 14.0; v8c).
+    if (p.n_seg > 1 && p.seg_chunks > kMaxSegChunks) {
+      p.seg_chunks = kMaxSegChunks;
+      p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
+    }
+  }
   force_segments(p, forced_segments);
   FwdPlan plan{impl};
   if (p.n_seg > 1) {  // the local pass runs the default lanes per channel
