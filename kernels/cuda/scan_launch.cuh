@@ -59,6 +59,10 @@ void backward_write_dbc(const KernelKey& k, const Params& p, const Tensor& dB, c
 
 // Number of blocks covering the channels of one group.
 inline int channel_tiles(const Params& p) { return (p.per_group + kThreads - 1) / kThreads; }
+// Blocks of kThreads channels covering one L segment of every (batch, group); a scan kernel's grid is this
+// times its segments.
+inline int64_t blocks_per_segment(const Params& p) { return (int64_t)channel_tiles(p) * p.batch * p.groups; }
+inline int grid_blocks(const Params& p, int segments) { return (int)(blocks_per_segment(p) * segments); }
 
 }  // namespace ms::cuda::scan
 

@@ -84,17 +84,39 @@ Params make_params(const SelectiveScanInputs& in, const ScanDims& dm) {
   return p;
 }
 
+// Main segments of `chunks` chunks each (the last one may be shorter).
+void set_segment_chunks(Params& p, int chunks) {
+  p.seg_chunks = chunks;
+  p.n_seg = (p.n_chunks + chunks - 1) / chunks;
+}
+
+// About `segments` main segments of whole chunks (at least one, at most one per chunk).
+void cut_into_segments(Params& p, int64_t segments) {
+  const int64_t seg = std::min<int64_t>(std::max<int64_t>(segments, 1), p.n_chunks);
+  set_segment_chunks(p, (int)((p.n_chunks + seg - 1) / seg));
+}
+
+// With a split, the local pass runs on per_main finer segments per main segment, as many as fill one wave
+// of its own resident blocks (local_blocks_per_sm per SM; with 2 main segments only one is scanned
+// locally, which would leave half the GPU idle). Main segments become whole local segments; returns
+// per_main.
+int split_for_local_pass(Params& p, int64_t local_blocks_per_sm) {
+  const int64_t per_seg = scan::blocks_per_segment(p);
+  int per_main = (int)std::max<int64_t>(1, local_blocks_per_sm * sm_count() / (per_seg * (p.n_seg - 1)));
+  per_main = std::min(per_main, p.seg_chunks);
+  const int fine_chunks = (p.seg_chunks + per_main - 1) / per_main;
+  set_segment_chunks(p, fine_chunks * per_main);
+  return per_main;
+}
+
 // Cuts L into segments (whole chunks), one thread per (b, d, segment). Without a split every block scans
 // a whole row; with one, the local pass and the rescan double the exp work, so L is split only when the
 // unsplit grid fills less than one wave of resident blocks, and then into as many segments as fit in
 // exactly one wave (a second, partial wave would cost a whole block duration).
 void split_length(Params& p, int threads_per_sm) {
   const int64_t wave = std::max<int64_t>(1, (int64_t)threads_per_sm / scan::kThreads * sm_count());
-  const int64_t blocks_per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
-  int64_t seg = blocks_per_seg >= wave ? 1 : std::max<int64_t>(1, wave / blocks_per_seg);
-  seg = std::min<int64_t>(seg, p.n_chunks);
-  p.seg_chunks = (int)((p.n_chunks + seg - 1) / seg);
-  p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
+  const int64_t blocks_per_seg = scan::blocks_per_segment(p);
+  cut_into_segments(p, blocks_per_seg >= wave ? 1 : wave / blocks_per_seg);
 }
 
 scan::KernelKey key_of(const ScanDims& dm, DType dt) {
@@ -155,10 +177,7 @@ BwdImpl bwd_impl(int* segments) {
 
 // Forces `segments` main segments of whole chunks (at most one per chunk); 0 leaves p as it is.
 void force_segments(Params& p, int segments) {
-  if (segments <= 0) return;
-  const int seg = std::min(segments, p.n_chunks);
-  p.seg_chunks = (p.n_chunks + seg - 1) / seg;
-  p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
+  if (segments > 0) cut_into_segments(p, segments);
 }
 
 // Cuts L into segments for the sliced kernels (same rule as split_length, in blocks of 64 channels).
@@ -175,8 +194,7 @@ void split_length_blocks(Params& p, int blocks_per_sm) {
 // when asked for (MAMBASEQ_SCAN_FWD=lanes|sliced4): lanes computes each decay once but measured 1.3-2.5x
 // slower than the split sliced scan (v5 run 2); sliced4 fills a wave unsplit at L = 2^16, B = 16 but is
 // no faster there than the 2-lane kernel unsplit (f32 12.43 vs 12.30 ms, v8) and slower elsewhere (v6).
-// With a split, the local pass runs on per_main finer segments per main segment, as many as fill a wave
-// (with 2 main segments only one is scanned locally, which would leave half the GPU idle).
+// With a split, the local pass runs on per_main finer segments per main segment (split_for_local_pass).
 constexpr int kMaxSegChunks = 64;  // 2048 steps
 struct FwdPlan {
   FwdImpl impl;
@@ -191,27 +209,18 @@ FwdPlan plan_forward(FwdImpl want, int forced_segments, const scan::KernelKey& k
     return {FwdImpl::v4};
   }
   if (want == FwdImpl::lanes) return {FwdImpl::lanes};
-  const int64_t per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
+  const int64_t per_seg = scan::blocks_per_segment(p);
   const FwdImpl impl = want == FwdImpl::sliced4 ? FwdImpl::sliced4 : FwdImpl::sliced;
   if (2 * per_seg < 3 * (int64_t)sm_count()) {
     split_length_blocks(p, scan::forward_sliced_blocks_per_sm(key, impl == FwdImpl::sliced4));
     // Main segments of at most kMaxSegChunks chunks: many waves of short segments beat one wave of long
     // ones (H100, f32 / bf16: 2^18 16.8 -> 16.0 / 14.5 -> 13.6 ms, 2^20 19.6 -> 18.5 / 14.6 -> 14.0; v8c).
-    if (p.n_seg > 1 && p.seg_chunks > kMaxSegChunks) {
-      p.seg_chunks = kMaxSegChunks;
-      p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
-    }
+    if (p.n_seg > 1 && p.seg_chunks > kMaxSegChunks) set_segment_chunks(p, kMaxSegChunks);
   }
   force_segments(p, forced_segments);
   FwdPlan plan{impl};
-  if (p.n_seg > 1) {  // the local pass runs the default lanes per channel
-    const int64_t local_wave = (int64_t)scan::forward_sliced_blocks_per_sm(key, false) * sm_count();
-    plan.per_main = (int)std::max<int64_t>(1, local_wave / (per_seg * (p.n_seg - 1)));
-    plan.per_main = std::min(plan.per_main, p.seg_chunks);
-    const int fine_chunks = (p.seg_chunks + plan.per_main - 1) / plan.per_main;
-    p.seg_chunks = fine_chunks * plan.per_main;  // main segments are whole local segments
-    p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
-  }
+  if (p.n_seg > 1)  // the local pass runs the default lanes per channel
+    plan.per_main = split_for_local_pass(p, scan::forward_sliced_blocks_per_sm(key, false));
   return plan;
 }
 
@@ -220,7 +229,7 @@ FwdPlan plan_forward(FwdImpl want, int forced_segments, const scan::KernelKey& k
 // otherwise (f32: 5-10% faster than v4 at every L; bf16 at 2^14 1% and split shapes 5-15% faster; v8).
 BwdImpl plan_backward(BwdImpl want, const scan::KernelKey& key, const Params& p) {
   if (want != BwdImpl::automatic) return want;
-  if (key.dtype == DType::bf16 && (int64_t)scan::channel_tiles(p) * p.batch * p.groups >= 16 * (int64_t)sm_count())
+  if (key.dtype == DType::bf16 && scan::blocks_per_segment(p) >= 16 * (int64_t)sm_count())
     return BwdImpl::v4;
   return BwdImpl::wide;
 }
@@ -387,15 +396,7 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
   } else {
     split_length_blocks(p, scan::backward_sliced_blocks_per_sm(key, narrow));
     force_segments(p, forced_segments);
-    if (p.n_seg > 1) {
-      const int64_t per_seg = (int64_t)scan::channel_tiles(p) * p.batch * p.groups;
-      const int64_t local_wave = (int64_t)scan::backward_sliced_local_blocks_per_sm(key, narrow) * sm_count();
-      per_main = (int)std::max<int64_t>(1, local_wave / (per_seg * (p.n_seg - 1)));
-      per_main = std::min(per_main, p.seg_chunks);
-      const int fine_chunks = (p.seg_chunks + per_main - 1) / per_main;
-      p.seg_chunks = fine_chunks * per_main;  // main segments are whole local segments
-      p.n_seg = (p.n_chunks + p.seg_chunks - 1) / p.seg_chunks;
-    }
+    if (p.n_seg > 1) per_main = split_for_local_pass(p, scan::backward_sliced_local_blocks_per_sm(key, narrow));
   }
   const int fine = p.n_seg > 1 ? (p.n_chunks + p.seg_chunks / per_main - 1) / (p.seg_chunks / per_main) : 1;
   Tensor seg_local, seg_dsum, seg_start;

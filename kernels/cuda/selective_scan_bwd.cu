@@ -537,8 +537,6 @@ auto prepared_bwd_kernel() {
   return k;
 }
 
-int grid_blocks(const Params& p, int segments) { return channel_tiles(p) * p.batch * p.groups * segments; }
-
 }  // namespace
 
 int backward_threads_per_sm(const KernelKey& key) {

@@ -19,6 +19,7 @@ namespace ms::cuda::scan {
 namespace {
 
 constexpr int kChan = 64;   // channels per block
+static_assert(kChan == kThreads, "grid_blocks (scan_launch.cuh) counts blocks of kThreads channels");
 constexpr int kW = 4;       // steps per window
 constexpr int kRedPitch = 36;  // floats per lane row of the dB/dC reduction buffer (32 + 4: no conflicts)
 
@@ -622,10 +623,6 @@ auto prepared_bwd_sliced_kernel() {
   }();
   (void)done;
   return k;
-}
-
-int grid_blocks(const Params& p, int segments) {
-  return (p.per_group + kChan - 1) / kChan * p.batch * p.groups * segments;
 }
 
 // Slices per channel of the backward: slices_for (8 floats of state per lane), or twice as many (4 floats,

@@ -224,8 +224,6 @@ int resident_threads(Kernel k) {
   return blocks * kThreads;
 }
 
-int grid_blocks(const Params& p, int segments) { return channel_tiles(p) * p.batch * p.groups * segments; }
-
 }  // namespace
 
 int forward_threads_per_sm(const KernelKey& key) {

@@ -13,6 +13,7 @@ namespace ms::cuda::scan {
 namespace {
 
 constexpr int kChan = 64;  // channels per block
+static_assert(kChan == kThreads, "grid_blocks (scan_launch.cuh) counts blocks of kThreads channels");
 
 struct SlicePos {
   int b, g, seg, d, slice;
@@ -264,10 +265,6 @@ int resident_blocks(Kernel k, int threads) {
   int blocks = 0;
   MS_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&blocks, k, threads, 0));
   return blocks;
-}
-
-int grid_blocks(const Params& p, int segments) {
-  return (p.per_group + kChan - 1) / kChan * p.batch * p.groups * segments;
 }
 
 }  // namespace
