@@ -99,11 +99,7 @@ std::string bench_scan_cpu(const ScanBenchSection& s) {
 }
 
 std::string bench_scan_any(const BenchConfig& c, bool use_cuda) {
-  for (const std::string& impl : c.scan.impls) {
-    const size_t slash = impl.find('/');
-    MS_CHECK(slash != std::string::npos && slash == impl.rfind('/') && slash > 0 && slash + 1 < impl.size(),
-             "bench scan: scan.impls entry \"", impl, "\" is not FWD/BWD (e.g. \"sliced:1/wide:1\")");
-  }
+  for (const std::string& impl : c.scan.impls) split_scan_impl(impl);
   if (!use_cuda) {
     MS_CHECK(c.scan.impls.empty(), "bench scan: scan.impls names CUDA kernel variants, but this run is on the CPU (",
              c.device == "cpu" ? "device = \"cpu\"" : "no GPU visible", "); drop --set scan.impls or run on a GPU");

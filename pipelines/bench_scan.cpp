@@ -18,6 +18,13 @@ cudaStream_t stream();  // kernels/cuda/cuda_common.cuh (a CUDA header)
 
 namespace ms {
 
+std::pair<std::string, std::string> split_scan_impl(const std::string& impl) {
+  const size_t slash = impl.find('/');
+  MS_CHECK(slash != std::string::npos && slash == impl.rfind('/') && slash > 0 && slash + 1 < impl.size(),
+           "bench scan: scan.impls entry \"", impl, "\" is not FWD/BWD (e.g. \"sliced:1/wide:1\")");
+  return {impl.substr(0, slash), impl.substr(slash + 1)};
+}
+
 #if MAMBASEQ_WITH_CUDA
 namespace {
 
@@ -164,10 +171,9 @@ ScanSet make_set(int64_t B, int64_t D, int64_t L, int64_t N, bool cplx, DType dt
 struct ImplScope {
   explicit ImplScope(const std::string& impl) {
     if (impl.empty()) return;
-    const size_t slash = impl.find('/');
-    MS_CHECK(slash != std::string::npos, "bench scan: kernel variant '", impl, "' is not FWD/BWD (e.g. sliced/wide)");
-    setenv("MAMBASEQ_SCAN_FWD", impl.substr(0, slash).c_str(), 1);
-    setenv("MAMBASEQ_SCAN_BWD", impl.substr(slash + 1).c_str(), 1);
+    const auto [fwd, bwd] = split_scan_impl(impl);
+    setenv("MAMBASEQ_SCAN_FWD", fwd.c_str(), 1);
+    setenv("MAMBASEQ_SCAN_BWD", bwd.c_str(), 1);
     set = true;
   }
   ~ImplScope() {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/tensor.h"
@@ -23,6 +24,11 @@ struct ScanBenchOptions {
   // kernels/cuda/selective_scan.cu); empty: the defaults only.
   std::vector<std::string> impls;
 };
+
+// An entry of ScanBenchOptions::impls, "FWD/BWD", split into the values of MAMBASEQ_SCAN_FWD and
+// MAMBASEQ_SCAN_BWD; a one-line error naming the entry when it is not of that form (checked before any
+// GPU work, and on the CPU too).
+std::pair<std::string, std::string> split_scan_impl(const std::string& impl);
 
 struct ScanBenchRow {
   std::string dtype;
