@@ -164,7 +164,9 @@ __device__ __forceinline__ void load_state(const float* p, float (&h)[S], int co
 // Stages the B or C values of one chunk (kChunk steps, NT states, CW parts) into shared memory laid out
 // [t][row] with row = n*CW + part and a row pitch of R+4 floats (16-byte aligned rows; the +4 spreads the
 // 16-byte stores of 8 consecutive t over all 32 banks). Zeros for n >= N or t >= L. Loads go to registers
-// first (load) and to shared memory later (store), so they can be issued a chunk ahead.
+// first (load) and to shared memory later (store), so they can be issued a chunk ahead; the values stay in
+// their storage type until store: converting bf16 at load time made every lane wait for the loads right
+// there (~16% of the forward's stall samples, ncu source counters, docs/cuda-scan-notes.md v9).
 template <class T, int NT, int CW, int THREADS>
 struct TileLoader {
   static constexpr int R = NT * CW;                 // rows of the tile (state, part)
@@ -172,19 +174,21 @@ struct TileLoader {
   static constexpr int ITEMS = kChunk * R / 4;      // (t, group of 4 rows) items
   static constexpr int PER = (ITEMS + THREADS - 1) / THREADS;
   static constexpr int FLOATS = kChunk * RS;        // shared floats per tile
-  float v[PER][4];
+  static_assert(4 % CW == 0, "a group of 4 rows holds whole states");
+  T v[PER][4];
 
   __device__ __forceinline__ void load(const T* base, int64_t sn, int64_t sc, int nstate, int t0, int len) {
 #pragma unroll
     for (int k = 0; k < PER; ++k) {
       const int i = k * THREADS + threadIdx.x;
       const int t = i % kChunk, q = i / kChunk;
+      // rows 4q .. 4q+3 = states 4q/CW + j/CW, parts j%CW: one 64-bit product per item, not per value
+      const T* p = base + (int64_t)(4 / CW * q) * sn + t0 + t;
+      const bool in = i < ITEMS && t0 + t < len;
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        const int row = 4 * q + j, n = row / CW, part = row % CW;
-        float x = 0.f;
-        if (i < ITEMS && n < nstate && t0 + t < len) x = to_float(base[n * sn + part * sc + t0 + t]);
-        v[k][j] = x;
+        const int n = 4 / CW * q + j / CW;
+        v[k][j] = in && n < nstate ? p[(j / CW) * sn + (j % CW) * sc] : from_float<T>(0.f);
       }
     }
   }
@@ -194,7 +198,7 @@ struct TileLoader {
       const int i = k * THREADS + threadIdx.x;
       if (i < ITEMS)
         *reinterpret_cast<float4*>(tile + (i % kChunk) * RS + 4 * (i / kChunk)) =
-            make_float4(v[k][0], v[k][1], v[k][2], v[k][3]);
+            make_float4(to_float(v[k][0]), to_float(v[k][1]), to_float(v[k][2]), to_float(v[k][3]));
     }
   }
 };
