@@ -320,6 +320,14 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
 
   for (int c = c_end - 1; c >= c_begin; --c) {
     const int t0 = c * kChunk;
+    // Level 1's first inputs (the chunk's saved entry state, u and delta of its first run) are loaded
+    // before the tiles are staged, so their latency overlaps the tiles' instead of following it (v9).
+    float h[S];
+    load_slice<S>(p.chunk_states + (bd * p.n_chunks + c) * total, slice * S, total, h);
+    const int own1 = slice * R1T;
+    Vec<T, R1T> nu1, nd1;
+    nu1.load(u_row, t0 + own1, t_end, p.row_align);
+    nd1.load(dl_row, t0 + own1, t_end, p.row_align);
     {
       Tile ld;
       __syncthreads();  // the previous chunk is done with the tiles
@@ -335,12 +343,8 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
     // Level 1: rescan the chunk from its saved entry state, checkpointing every W steps. Each lane
     // computes delta after softplus for its own steps of a run of 2W and shares them.
     {
-      float h[S];
-      load_slice<S>(p.chunk_states + (bd * p.n_chunks + c) * total, slice * S, total, h);
-      const int own = slice * R1T;
-      Vec<T, R1T> nu, nd;
-      nu.load(u_row, t0 + own, t_end, p.row_align);
-      nd.load(dl_row, t0 + own, t_end, p.row_align);
+      const int own = own1;
+      Vec<T, R1T>&nu = nu1, &nd = nd1;
 #pragma unroll 1
       for (int r = 0; r < kChunk; r += R1) {
         if (t0 + r >= t_end) break;

@@ -113,6 +113,10 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
 
   for (int c = c_begin; c < c_end; ++c) {
     const int buf = (c - c_begin) & 1;
+    // The chunk state goes out before the next chunk's tile loads are issued: stored after them, it
+    // waited for them (v9).
+    if (!LOCAL && p.chunk_states && q.active)
+      store_slice<S>(p.chunk_states + (bd * p.n_chunks + c) * total, slice * S, total, h);
     ldB.store(tiles[buf][0]);
     if (!LOCAL) ldC.store(tiles[buf][LOCAL ? 0 : 1]);
     __syncthreads();
@@ -120,8 +124,6 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
       ldB.load(B_base, p.B_sn, p.B_sc, N, (c + 1) * kChunk, p.len);
       if (!LOCAL) ldC.load(C_base, p.C_sn, p.C_sc, N, (c + 1) * kChunk, p.len);
     }
-    if (!LOCAL && p.chunk_states && q.active)
-      store_slice<S>(p.chunk_states + (bd * p.n_chunks + c) * total, slice * S, total, h);
     const float* tB = tiles[buf][0] + slice * S;
     const float* tC = tiles[buf][LOCAL ? 0 : 1] + slice * S;
     const int t0 = c * kChunk;
