@@ -329,12 +329,12 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
     nu1.load(u_row, t0 + own1, t_end, p.row_align);
     nd1.load(dl_row, t0 + own1, t_end, p.row_align);
     {
-      Tile ld;
+      Tile ldB, ldC;  // both loads in flight before either store waits
+      ldB.load(B_base, p.B_sn, p.B_sc, N, t0, p.len);
+      ldC.load(C_base, p.C_sn, p.C_sc, N, t0, p.len);
       __syncthreads();  // the previous chunk is done with the tiles
-      ld.load(B_base, p.B_sn, p.B_sc, N, t0, p.len);
-      ld.store(tiles[0]);
-      ld.load(C_base, p.C_sn, p.C_sc, N, t0, p.len);
-      ld.store(tiles[1]);
+      ldB.store(tiles[0]);
+      ldC.store(tiles[1]);
       __syncthreads();
     }
     const float* tB = tiles[0] + slice * S;
