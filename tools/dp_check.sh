@@ -17,8 +17,7 @@ seconds=${SECONDS_PER_FILE:-6}
 read -r -a extra <<< "${SETS:-}"  # more --set key=value for both runs
 mkdir -p "$out"
 source tools/gpu_unpack.sh
-run=/tmp/mambaseq/gpu/env.sh
-[[ -x $run ]] || { echo "no packed binaries: run tools/gpu_build.sh here and carry .carry/gpu.tar.xz"; exit 2; }
+ms_require_binaries
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee "$out/gpu.txt"
 
 data=/tmp/dp_audio

@@ -12,8 +12,7 @@ what=${1:-all}
 out=${OUT:-/tmp/gpu_out}
 mkdir -p "$out"
 source tools/gpu_unpack.sh
-run=/tmp/mambaseq/gpu/env.sh
-[[ -x $run ]] || { echo "no packed binaries: run tools/gpu_build.sh here and carry .carry/gpu.tar.xz"; exit 2; }
+ms_require_binaries
 nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.sm,clocks.max.sm --format=csv | tee "$out/gpu.txt"
 status=0
 if [[ $what == tests || $what == all ]]; then

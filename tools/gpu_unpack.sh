@@ -19,3 +19,10 @@ if ! ls /usr/local/cuda/lib64/libnccl.so.2 >/dev/null 2>&1; then
   ms_nccl_dir=$(python3 -c 'import nvidia.nccl as m, os; print(os.path.join(list(m.__path__)[0], "lib"))' 2>/dev/null)
   [[ -n $ms_nccl_dir ]] && export LD_LIBRARY_PATH="$ms_nccl_dir:${LD_LIBRARY_PATH:-}"
 fi
+# The wrapper that runs a packed binary with its libraries ($run BINARY ARGS...), and the checks the
+# scripts start with.
+run=/tmp/mambaseq/gpu/env.sh
+ms_require_binaries() {
+  [[ -x $run ]] || { echo "no packed binaries: run tools/gpu_build.sh here and carry its tarball (GPU_TAR, default .carry/gpu.tar.xz)"; exit 2; }
+}
+ms_find_ncu() { command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu /usr/local/cuda/bin/ncu 2>/dev/null | head -1; }

@@ -7,8 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tools/gpu_unpack.sh
-run=/tmp/mambaseq/gpu/env.sh
-[[ -x $run ]] || { echo "no packed binaries: run tools/gpu_build.sh here and carry its tarball"; exit 2; }
+ms_require_binaries
 [[ -f ${OTHER:-} ]] || { echo "OTHER must name an xz-compressed mambaseq binary"; exit 2; }
 out=${OUT:-/tmp/gpu_out}
 mkdir -p "$out"
