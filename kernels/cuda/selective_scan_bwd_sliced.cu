@@ -55,6 +55,22 @@ __device__ __forceinline__ float pick_own(const float (&a)[W], int slice, int k)
   return r;
 }
 
+// Level 1 writes this lane's K values of a run (steps `own` .. `own` + K, in one or two windows) into a
+// [NW][kChan] float4 array at float index `at` (window of the first step, channel, step within it).
+template <int K>
+__device__ __forceinline__ void put_run(float* at, const float (&x)[K]) {
+  if constexpr (K >= 4) {
+#pragma unroll
+    for (int k = 0; k < K; k += 4)
+      reinterpret_cast<float4*>(at)[k / 4 * kChan] = make_float4(x[k], x[k + 1], x[k + 2], x[k + 3]);
+  } else if constexpr (K == 2) {
+    *reinterpret_cast<float2*>(at) = make_float2(x[0], x[1]);
+  } else {
+    static_assert(K == 1, "1, 2, 4 or 8 steps per lane and run");
+    at[0] = x[0];
+  }
+}
+
 // Register budgets (lanes per SM the allocation must allow): the main kernel with 8 floats of state per
 // lane keeps two groups in flight (about 240 registers: 256 lanes per SM); with 4 floats (one group) it
 // gets 128 registers at 4 slices per channel (512 lanes, 44 bytes of spill for real N = 16) and 170
@@ -233,12 +249,12 @@ struct BwdSmem {
   static constexpr int S = NT / TPC * (CPLX ? 2 : 1);
   static constexpr int NQ = S / 4;
   static constexpr int NW = kChunk / kW;
-  // floats: checkpoints [NW][NQ][THREADS] float4, delta after softplus [NW][kChan] float4,
+  // floats: checkpoints [NW][NQ][THREADS] float4, delta after softplus and u [2][NW][kChan] float4,
   // reduction rows [THREADS][kRedPitch]
   static constexpr int CKPT = NW * NQ * THREADS * 4;
   static constexpr int DL = NW * kChan * 4;
   static constexpr int RED = THREADS * kRedPitch;
-  static constexpr size_t bytes() { return sizeof(float) * (CKPT + DL + RED); }
+  static constexpr size_t bytes() { return sizeof(float) * (CKPT + 2 * DL + RED); }
 };
 
 // The main backward pass (see the file comment).
@@ -261,7 +277,8 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
   extern __shared__ __align__(16) float smem[];
   float4* ckpt = reinterpret_cast<float4*>(smem);               // [NW][NQ][THREADS]
   float4* dl_s = reinterpret_cast<float4*>(smem + Sm::CKPT);    // [NW][kChan]
-  float* red = smem + Sm::CKPT + Sm::DL + (threadIdx.x & ~31) * kRedPitch;  // this warp's rows
+  float4* u_s = reinterpret_cast<float4*>(smem + Sm::CKPT + Sm::DL);  // [NW][kChan]: u as level 1 read it
+  float* red = smem + Sm::CKPT + 2 * Sm::DL + (threadIdx.x & ~31) * kRedPitch;  // this warp's rows
 
   const SlicePos q = slice_pos<TPC>(p, 0);
   const int b = q.b, d = q.d, N = p.nstate, slice = q.slice, cl = q.cl;
@@ -353,27 +370,20 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
           nu.load(u_row, t0 + r + R1 + own, t_end, p.row_align);
           nd.load(dl_row, t0 + r + R1 + own, t_end, p.row_align);
         }
-        float dl_own[R1T], du_own[R1T];
+        float dl_own[R1T], du_own[R1T], u_own[R1T];
 #pragma unroll
         for (int k = 0; k < R1T; ++k) {
           // a zero step is the identity: h and the adjoint pass through
           const float x = t0 + r + own + k < t_end ? step_dl(dd[k]) : 0.f;
           dl_own[k] = x;
+          u_own[k] = uu[k];
           du_own[k] = x * uu[k];
         }
-        // delta of the run for level 2: this lane's steps r + own .. + R1T
-        float* dls = reinterpret_cast<float*>(dl_s) + ((r + own) / W * kChan + cl) * 4 + own % W;
-#pragma unroll
-        for (int k = 0; k < R1T; k += (R1T >= 4 ? 4 : R1T)) {
-          if constexpr (R1T >= 4) {
-            reinterpret_cast<float4*>(dls)[k / 4 * kChan] =
-                make_float4(dl_own[k], dl_own[k + 1], dl_own[k + 2], dl_own[k + 3]);
-          } else if constexpr (R1T == 2) {
-            *reinterpret_cast<float2*>(dls) = make_float2(dl_own[0], dl_own[1]);
-          } else {
-            dls[0] = dl_own[0];
-          }
-        }
+        // delta and u of the run for level 2 (which then loads no u of its own: v9): this lane's steps
+        // r + own .. + R1T
+        const int at = ((r + own) / W * kChan + cl) * 4 + own % W;
+        put_run(reinterpret_cast<float*>(dl_s) + at, dl_own);
+        put_run(reinterpret_cast<float*>(u_s) + at, u_own);
         float DL[R1], DU[R1];
         slice_all_gather<TPC, R1>(dl_own, DL);
         slice_all_gather<TPC, R1>(du_own, DU);
@@ -409,13 +419,11 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
     }
     __syncthreads();  // dl_s of the whole chunk (written by both slices of a channel) visible
 
-    // Level 2: windows last to first. Inputs of the next window (to the left) load one window ahead:
-    // u for the whole window (every lane needs delta * u of every step), dout and z for own steps.
+    // Level 2: windows last to first. Delta and u come from level 1's arrays; dout and z of the own
+    // steps of the next window (to the left) load one window ahead.
     const int k_last = min(NW - 1, (t_end - 1 - t0) / W);
     const int own = slice * WT;
-    Vec<T, W> nu;
     Vec<T, WT> no, nz;
-    nu.load(u_row, t0 + k_last * W, t_end, p.row_align);
     no.load(o_row, t0 + k_last * W + own, t_end, p.row_align);
     if (z_row) nz.load(z_row, t0 + k_last * W + own, t_end, p.row_align);
 #pragma unroll 1
@@ -424,15 +432,13 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
       float uu[W], dl[W], du[W], dyp[W], y[W], gB[W], aq_r[W], aq_i[W];
       float dyp_own[WT], dzf_own[WT], dsp_own[WT], u_own[WT], dl_own[WT];
       {
-        const Vec<T, W> ru = nu;
         const Vec<T, WT> ro = no, rz = nz;
         if (k > 0) {
-          nu.load(u_row, tw - W, t_end, p.row_align);
           no.load(o_row, tw - W + own, t_end, p.row_align);
           if (z_row) nz.load(z_row, tw - W + own, t_end, p.row_align);
         }
-        const float4 dl4 = dl_s[k * kChan + cl];
-        const float dls[W] = {dl4.x, dl4.y, dl4.z, dl4.w};
+        const float4 dl4 = dl_s[k * kChan + cl], u4 = u_s[k * kChan + cl];
+        const float dls[W] = {dl4.x, dl4.y, dl4.z, dl4.w}, ru[W] = {u4.x, u4.y, u4.z, u4.w};
 #pragma unroll
         for (int i = 0; i < W; ++i) {
           uu[i] = ru[i];
