@@ -41,6 +41,26 @@ __device__ __forceinline__ bool move_run_narrow(void* dst, const void* src, int 
   return false;
 }
 
+// Global loads of 4, 8 or 16 bytes that ask the L2 to fetch the 256-byte block around them on a miss: the
+// kernels walk thousands of rows a few bytes per step each, so without it nearly every run's load went to
+// DRAM and its latency outlasted a run (the top stall of the split forward's main pass, v9).
+__device__ __forceinline__ uint4 ld_l2_256(const uint4* p) {
+  uint4 v;
+  asm volatile("ld.global.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint2 ld_l2_256(const uint2* p) {
+  uint2 v;
+  asm volatile("ld.global.L2::256B.v2.u32 {%0, %1}, [%2];" : "=r"(v.x), "=r"(v.y) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint32_t ld_l2_256(const uint32_t* p) {
+  uint32_t v;
+  asm volatile("ld.global.L2::256B.u32 %0, [%1];" : "=r"(v) : "l"(p));
+  return v;
+}
+
 // K consecutive elements of a row in their storage type, loaded with one vector access of K*sizeof(T)
 // bytes (4, 8, 16 or 32) when every row is 16-byte aligned (`align`, Params::row_align) and the run is
 // whole, in narrower pieces when the rows allow them; elements at or past `end` read as zero.
@@ -53,14 +73,14 @@ struct Vec {
   __device__ __forceinline__ void load(const T* row, int t, int end, int align) {
     if (BYTES > 2 && align >= 16 && t + K <= end) {
       if constexpr (BYTES == 32) {
-        reinterpret_cast<uint4*>(v)[0] = reinterpret_cast<const uint4*>(row + t)[0];
-        reinterpret_cast<uint4*>(v)[1] = reinterpret_cast<const uint4*>(row + t)[1];
+        reinterpret_cast<uint4*>(v)[0] = ld_l2_256(reinterpret_cast<const uint4*>(row + t));
+        reinterpret_cast<uint4*>(v)[1] = ld_l2_256(reinterpret_cast<const uint4*>(row + t) + 1);
       } else if constexpr (BYTES == 16) {
-        *reinterpret_cast<uint4*>(v) = *reinterpret_cast<const uint4*>(row + t);
+        *reinterpret_cast<uint4*>(v) = ld_l2_256(reinterpret_cast<const uint4*>(row + t));
       } else if constexpr (BYTES == 8) {
-        *reinterpret_cast<uint2*>(v) = *reinterpret_cast<const uint2*>(row + t);
+        *reinterpret_cast<uint2*>(v) = ld_l2_256(reinterpret_cast<const uint2*>(row + t));
       } else if constexpr (BYTES == 4) {
-        *reinterpret_cast<uint32_t*>(v) = *reinterpret_cast<const uint32_t*>(row + t);
+        *reinterpret_cast<uint32_t*>(v) = ld_l2_256(reinterpret_cast<const uint32_t*>(row + t));
       }
     } else if (!(t + K <= end && move_run_narrow<BYTES>(v, row + t, align))) {
 #pragma unroll
