@@ -161,6 +161,37 @@ __device__ __forceinline__ void load_state(const float* p, float (&h)[S], int co
   }
 }
 
+// Global loads that ask the L2 to fetch the 256-byte block around them on a miss: the kernels walk
+// thousands of rows a few bytes per step each, so without it nearly every run's load went to DRAM and its
+// latency outlasted a run (the top stall of the split forward's main pass, docs/cuda-scan-notes.md v9).
+__device__ __forceinline__ uint4 ld_l2_256(const uint4* p) {
+  uint4 v;
+  asm volatile("ld.global.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint2 ld_l2_256(const uint2* p) {
+  uint2 v;
+  asm volatile("ld.global.L2::256B.v2.u32 {%0, %1}, [%2];" : "=r"(v.x), "=r"(v.y) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ uint32_t ld_l2_256(const uint32_t* p) {
+  uint32_t v;
+  asm volatile("ld.global.L2::256B.u32 %0, [%1];" : "=r"(v) : "l"(p));
+  return v;
+}
+
+__device__ __forceinline__ float ld_l2_256(const float* p) {
+  float v;
+  asm volatile("ld.global.L2::256B.f32 %0, [%1];" : "=f"(v) : "l"(p));
+  return v;
+}
+__device__ __forceinline__ __nv_bfloat16 ld_l2_256(const __nv_bfloat16* p) {
+  unsigned short v;
+  asm volatile("ld.global.L2::256B.u16 %0, [%1];" : "=h"(v) : "l"(p));
+  return __ushort_as_bfloat16(v);
+}
+
 // Stages the B or C values of one chunk (kChunk steps, NT states, CW parts) into shared memory laid out
 // [t][row] with row = n*CW + part and a row pitch of R+4 floats (16-byte aligned rows; the +4 spreads the
 // 16-byte stores of 8 consecutive t over all 32 banks). Zeros for n >= N or t >= L. Loads go to registers
@@ -188,7 +219,7 @@ struct TileLoader {
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         const int n = 4 / CW * q + j / CW;
-        v[k][j] = in && n < nstate ? p[(j / CW) * sn + (j % CW) * sc] : from_float<T>(0.f);
+        v[k][j] = in && n < nstate ? ld_l2_256(p + (j / CW) * sn + (j % CW) * sc) : from_float<T>(0.f);
       }
     }
   }

@@ -41,26 +41,6 @@ __device__ __forceinline__ bool move_run_narrow(void* dst, const void* src, int 
   return false;
 }
 
-// Global loads of 4, 8 or 16 bytes that ask the L2 to fetch the 256-byte block around them on a miss: the
-// kernels walk thousands of rows a few bytes per step each, so without it nearly every run's load went to
-// DRAM and its latency outlasted a run (the top stall of the split forward's main pass, v9).
-__device__ __forceinline__ uint4 ld_l2_256(const uint4* p) {
-  uint4 v;
-  asm volatile("ld.global.L2::256B.v4.u32 {%0, %1, %2, %3}, [%4];"
-               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
-  return v;
-}
-__device__ __forceinline__ uint2 ld_l2_256(const uint2* p) {
-  uint2 v;
-  asm volatile("ld.global.L2::256B.v2.u32 {%0, %1}, [%2];" : "=r"(v.x), "=r"(v.y) : "l"(p));
-  return v;
-}
-__device__ __forceinline__ uint32_t ld_l2_256(const uint32_t* p) {
-  uint32_t v;
-  asm volatile("ld.global.L2::256B.u32 %0, [%1];" : "=r"(v) : "l"(p));
-  return v;
-}
-
 // K consecutive elements of a row in their storage type, loaded with one vector access of K*sizeof(T)
 // bytes (4, 8, 16 or 32) when every row is 16-byte aligned (`align`, Params::row_align) and the run is
 // whole, in narrower pieces when the rows allow them; elements at or past `end` read as zero.
@@ -126,8 +106,9 @@ __device__ __forceinline__ void load_slice(const float* chan, int first, int tot
   if (S % 4 == 0 && total % 4 == 0 && first + S <= total) {
 #pragma unroll
     for (int i = 0; i < S; i += 4) {
-      const float4 q = *reinterpret_cast<const float4*>(chan + first + i);
-      h[i] = q.x; h[i + 1] = q.y; h[i + 2] = q.z; h[i + 3] = q.w;
+      const uint4 q = ld_l2_256(reinterpret_cast<const uint4*>(chan + first + i));
+      h[i] = __uint_as_float(q.x); h[i + 1] = __uint_as_float(q.y);
+      h[i + 2] = __uint_as_float(q.z); h[i + 3] = __uint_as_float(q.w);
     }
   } else {
 #pragma unroll
