@@ -70,7 +70,17 @@ struct Vec {
   __device__ __forceinline__ float operator[](int i) const { return to_float(v[i]); }
 };
 
-template <class T, int K>
+// A store of 4, 8 or 16 bytes, streaming (evict first) or plain.
+template <bool STREAM, class W>
+__device__ __forceinline__ void st_out(W* p, W v) {
+  if constexpr (STREAM) __stcs(p, v);
+  else *p = v;
+}
+
+// STREAM: streaming stores (evict first) in the 16-byte path, for outputs nothing reads again soon, so
+// the L2 keeps the 256-byte input blocks the loads prefetch (forward output: -1..-4%; the backward's
+// outputs measured within +-1%, +1.3% at one shape, and keep plain stores; v9).
+template <class T, int K, bool STREAM = false>
 __device__ __forceinline__ void store_vec(T* row, int t, int end, int align, const float (&x)[K]) {
   constexpr int BYTES = K * (int)sizeof(T);
   if (BYTES > 2 && align >= 16 && t + K <= end) {
@@ -78,14 +88,14 @@ __device__ __forceinline__ void store_vec(T* row, int t, int end, int align, con
 #pragma unroll
     for (int i = 0; i < K; ++i) v[i] = from_float<T>(x[i]);
     if constexpr (BYTES == 32) {
-      reinterpret_cast<uint4*>(row + t)[0] = reinterpret_cast<const uint4*>(v)[0];
-      reinterpret_cast<uint4*>(row + t)[1] = reinterpret_cast<const uint4*>(v)[1];
+      st_out<STREAM>(reinterpret_cast<uint4*>(row + t), reinterpret_cast<const uint4*>(v)[0]);
+      st_out<STREAM>(reinterpret_cast<uint4*>(row + t) + 1, reinterpret_cast<const uint4*>(v)[1]);
     } else if constexpr (BYTES == 16) {
-      *reinterpret_cast<uint4*>(row + t) = *reinterpret_cast<const uint4*>(v);
+      st_out<STREAM>(reinterpret_cast<uint4*>(row + t), *reinterpret_cast<const uint4*>(v));
     } else if constexpr (BYTES == 8) {
-      *reinterpret_cast<uint2*>(row + t) = *reinterpret_cast<const uint2*>(v);
+      st_out<STREAM>(reinterpret_cast<uint2*>(row + t), *reinterpret_cast<const uint2*>(v));
     } else if constexpr (BYTES == 4) {
-      *reinterpret_cast<uint32_t*>(row + t) = *reinterpret_cast<const uint32_t*>(v);
+      st_out<STREAM>(reinterpret_cast<unsigned int*>(row + t), *reinterpret_cast<const unsigned int*>(v));
     }
   } else {
     alignas(16) T v[K];

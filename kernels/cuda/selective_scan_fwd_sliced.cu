@@ -206,7 +206,7 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
           }
           yo[k] = y;
         }
-        if (q.active) store_vec<T, RT>(o_row, tr + own, t_end, p.row_align, yo);
+        if (q.active) store_vec<T, RT, true>(o_row, tr + own, t_end, p.row_align, yo);
       }
     }
   }
