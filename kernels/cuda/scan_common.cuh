@@ -180,7 +180,6 @@ __device__ __forceinline__ uint32_t ld_l2_256(const uint32_t* p) {
   asm volatile("ld.global.L2::256B.u32 %0, [%1];" : "=r"(v) : "l"(p));
   return v;
 }
-
 __device__ __forceinline__ float ld_l2_256(const float* p) {
   float v;
   asm volatile("ld.global.L2::256B.f32 %0, [%1];" : "=f"(v) : "l"(p));

@@ -361,7 +361,8 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
     // computes delta after softplus for its own steps of a run of 2W and shares them.
     {
       const int own = own1;
-      Vec<T, R1T>&nu = nu1, &nd = nd1;
+      Vec<T, R1T>& nu = nu1;
+      Vec<T, R1T>& nd = nd1;
 #pragma unroll 1
       for (int r = 0; r < kChunk; r += R1) {
         if (t0 + r >= t_end) break;
@@ -417,7 +418,7 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
         }
       }
     }
-    __syncthreads();  // dl_s of the whole chunk (written by both slices of a channel) visible
+    __syncthreads();  // dl_s and u_s of the whole chunk (written by every slice of a channel) visible
 
     // Level 2: windows last to first. Delta and u come from level 1's arrays; dout and z of the own
     // steps of the next window (to the left) load one window ahead.
