@@ -342,9 +342,9 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
     float h[S];
     load_slice<S>(p.chunk_states + (bd * p.n_chunks + c) * total, slice * S, total, h);
     const int own1 = slice * R1T;
-    Vec<T, R1T> nu1, nd1;
-    nu1.load(u_row, t0 + own1, t_end, p.row_align);
-    nd1.load(dl_row, t0 + own1, t_end, p.row_align);
+    Vec<T, R1T> nu, nd;
+    nu.load(u_row, t0 + own1, t_end, p.row_align);
+    nd.load(dl_row, t0 + own1, t_end, p.row_align);
     {
       Tile ldB, ldC;  // both loads in flight before either store waits
       ldB.load(B_base, p.B_sn, p.B_sc, N, t0, p.len);
@@ -361,8 +361,6 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
     // computes delta after softplus for its own steps of a run of 2W and shares them.
     {
       const int own = own1;
-      Vec<T, R1T>& nu = nu1;
-      Vec<T, R1T>& nd = nd1;
 #pragma unroll 1
       for (int r = 0; r < kChunk; r += R1) {
         if (t0 + r >= t_end) break;
