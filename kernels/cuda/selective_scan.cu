@@ -96,13 +96,14 @@ void cut_into_segments(Params& p, int64_t segments) {
   set_segment_chunks(p, (int)((p.n_chunks + seg - 1) / seg));
 }
 
-// With a split, the local pass runs on per_main finer segments per main segment, as many as fill one wave
-// of its own resident blocks (local_blocks_per_sm per SM; with 2 main segments only one is scanned
-// locally, which would leave half the GPU idle). Main segments become whole local segments; returns
-// per_main.
-int split_for_local_pass(Params& p, int64_t local_blocks_per_sm) {
+// With a split, the local pass runs on per_main finer segments per main segment, at least as many as fill
+// one wave of its own resident blocks (local_blocks_per_sm per SM; with 2 main segments only one is scanned
+// locally, which would leave half the GPU idle) and, with max_fine_chunks, local segments of at most that
+// many chunks. Main segments become whole local segments; returns per_main.
+int split_for_local_pass(Params& p, int64_t local_blocks_per_sm, int max_fine_chunks = 0) {
   const int64_t per_seg = scan::blocks_per_segment(p);
   int per_main = (int)std::max<int64_t>(1, local_blocks_per_sm * sm_count() / (per_seg * (p.n_seg - 1)));
+  if (max_fine_chunks > 0) per_main = std::max(per_main, (p.seg_chunks + max_fine_chunks - 1) / max_fine_chunks);
   per_main = std::min(per_main, p.seg_chunks);
   const int fine_chunks = (p.seg_chunks + per_main - 1) / per_main;
   set_segment_chunks(p, fine_chunks * per_main);
@@ -223,6 +224,12 @@ FwdPlan plan_forward(FwdImpl want, int forced_segments, const scan::KernelKey& k
     plan.per_main = split_for_local_pass(p, scan::forward_sliced_blocks_per_sm(key, false));
   return plan;
 }
+
+// The backward's local pass runs on segments of at most 64 chunks (2048 steps): many waves of short
+// segments instead of one partial wave of long ones (73% of the resident blocks at the anchor's L = 2^18,
+// 91% at 2^20): H100, bwd f32 2^18 / 2^20 46.2 / 51.5 -> 45.5 / 50.2 ms, bf16 41.8 / 43.5 -> 41.1 / 42.6
+// (docs/cuda-scan-notes.md, v10c).
+constexpr int kMaxLocalChunks = 64;
 
 // Auto for the backward: v4's kernels for bf16 where their grid has at least 16 blocks of 64 channels per
 // SM (many waves: L <= 2^12 at the anchor shapes, where they measured 1-2% faster), the wide sliced ones
@@ -396,7 +403,8 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
   } else {
     split_length_blocks(p, scan::backward_sliced_blocks_per_sm(key, narrow));
     force_segments(p, forced_segments);
-    if (p.n_seg > 1) per_main = split_for_local_pass(p, scan::backward_sliced_local_blocks_per_sm(key, narrow));
+    if (p.n_seg > 1)
+      per_main = split_for_local_pass(p, scan::backward_sliced_local_blocks_per_sm(key, narrow), kMaxLocalChunks);
   }
   const int fine = p.n_seg > 1 ? (p.n_chunks + p.seg_chunks / per_main - 1) / (p.seg_chunks / per_main) : 1;
   Tensor seg_local, seg_dsum, seg_start;
