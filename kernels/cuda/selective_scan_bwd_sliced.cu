@@ -74,17 +74,22 @@ __device__ __forceinline__ void put_run(float* at, const float (&x)[K]) {
 // Register budgets (lanes per SM the allocation must allow): the main kernel with 8 floats of state per
 // lane keeps two groups in flight (about 240 registers: 256 lanes per SM); with 4 floats (one group) it
 // gets 128 registers at 4 slices per channel (512 lanes, 44 bytes of spill for real N = 16) and 170
-// otherwise. The local pass: 768 lanes (80 registers, no spill) with 2 or more slices per channel (H100,
-// f32 bwd at L = 2^18 / 2^20 -0.5%, bf16 within 0.1%: v10c), 512 (128 registers) with one, which spills
-// at 80.
+// otherwise. The local pass with 2 or more slices per channel: runs of 16 steps at 640 lanes (96
+// registers; H100 against runs of 8 at 768 lanes, f32 bwd 2^17 / 2^18 / 2^19 / 2^20 +0.3 / +0.4 / -1.4 /
+// -4.5%, bf16 2^18 / 2^20 -0.4%: v10c); with one slice, runs of 8 at 512 lanes (128 registers: it
+// spills below).
 template <int S, int TPC>
 constexpr int main_min_blocks() {
   constexpr int lanes = S >= 8 ? 256 : TPC >= 4 ? 512 : 384;
   return lanes / (kChan * TPC) > 1 ? lanes / (kChan * TPC) : 1;
 }
 template <int TPC>
+constexpr int local_run() {
+  return TPC >= 2 ? 16 : 8;
+}
+template <int TPC>
 constexpr int local_min_blocks() {
-  constexpr int lanes = TPC >= 2 ? 768 : 512;
+  constexpr int lanes = TPC >= 2 ? 640 : 512;
   return lanes / (kChan * TPC) > 1 ? lanes / (kChan * TPC) : 1;
 }
 
@@ -95,7 +100,7 @@ __global__ void __launch_bounds__(kChan * TPC, local_min_blocks<TPC>()) bwd_slic
   constexpr int CW = CPLX ? 2 : 1;
   constexpr int SP = NT / TPC;
   constexpr int S = SP * CW;
-  constexpr int R = 8;
+  constexpr int R = local_run<TPC>();
   constexpr int RT = R / TPC;
   constexpr int THREADS = kChan * TPC;
   using Tile = TileLoader<T, NT, CW, THREADS>;
