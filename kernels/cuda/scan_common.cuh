@@ -28,7 +28,7 @@ struct Params {
   const float *A, *Dskip, *bias;
   const float* h0;        // (B, D, N[, 2]) contiguous, or null
   float* last;            // (B, D, N[, 2]) contiguous, or null
-  float* chunk_states;    // (B, D, n_chunks, N[, 2]) contiguous, or null
+  float* chunk_states;    // (B, n_chunks, D, N[, 2]) contiguous (chunk_state_offset), or null
   float* seg_local;       // (B, D, n_seg, NT*CW) scratch: local end state / local adjoint per segment
   float* seg_dsum;        // (B, D, n_seg) scratch: sum of delta over each segment
   float* seg_start;       // (B, D, n_seg, NT*CW) scratch: state / adjoint entering each segment
@@ -43,6 +43,13 @@ struct Params {
   int64_t dA_sd, dA_sn, dA_sc, dD_s, dbias_s;
   float* dbc;             // (B, G, 2*NT*CW, Lp) f32 scratch for dB (rows < NT*CW) and dC, Lp = n_chunks*kChunk
 };
+
+// Offset of the saved state of channel (b, d) entering chunk c (`total` floats per channel). The layout is
+// chunk-major, (B, n_chunks, D, N[, 2]): the channels of a block store (forward) and load (backward) one
+// contiguous run per chunk instead of one short piece per channel row (docs/cuda-scan-notes.md v11).
+__device__ __forceinline__ int64_t chunk_state_offset(const Params& p, int b, int d, int c, int total) {
+  return (((int64_t)b * p.n_chunks + c) * p.dim + d) * total;
+}
 
 __device__ __forceinline__ float ex2(float x) {
   float y;

@@ -24,6 +24,20 @@ int row_align(const Tensor& t) {
   return (int)(bits & (~bits + 1));
 }
 
+// The saved chunk states are stored chunk-major, (B, n_chunks, D, N[, 2]) (scan_common.cuh,
+// chunk_state_offset), and handed out as the contract's (B, D, n_chunks, N[, 2]) view of that storage.
+Shape chunk_state_storage_shape(const ScanDims& dm, int64_t n_chunks) {
+  return dm.complex ? Shape{dm.batch, n_chunks, dm.dim, dm.state, 2} : Shape{dm.batch, n_chunks, dm.dim, dm.state};
+}
+Tensor new_chunk_states(const ScanDims& dm, int64_t n_chunks) {
+  return Tensor::empty(chunk_state_storage_shape(dm, n_chunks), DType::f32, Device::cuda).transpose(1, 2);
+}
+bool has_chunk_state_layout(const Tensor& t, const ScanDims& dm, int64_t n_chunks) {
+  Shape expect = contiguous_strides(chunk_state_storage_shape(dm, n_chunks));
+  std::swap(expect[1], expect[2]);
+  return t.strides() == expect;
+}
+
 void check_max_state(const char* op, int64_t n) {
   MS_CHECK(n >= 1 && n <= 16, op, ": the CUDA scan supports 1 to 16 states (N), got ", n);
 }
@@ -268,9 +282,7 @@ void selective_scan_forward(const SelectiveScanInputs& in, const Tensor& out, co
   p.row_align = std::min(p.row_align, row_align(out));
   if (saved) {
     saved->chunk_len = kChunk;
-    saved->chunk_states = Tensor::empty(dm.complex ? Shape{dm.batch, dm.dim, p.n_chunks, dm.state, 2}
-                                                   : Shape{dm.batch, dm.dim, p.n_chunks, dm.state},
-                                        DType::f32, Device::cuda);
+    saved->chunk_states = new_chunk_states(dm, p.n_chunks);
     p.chunk_states = saved->chunk_states.data<float>();
   }
   if (dm.batch * dm.dim * dm.len == 0) return;
@@ -357,7 +369,13 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
     return;
   }
   Params p = make_params(in, dm);
-  Tensor cs = saved.chunk_states.contiguous();
+  // States saved by this forward are used in place; the same values in another layout (a copy made
+  // contiguous, say) are rearranged first.
+  Tensor cs = saved.chunk_states;
+  if (!has_chunk_state_layout(cs, dm, n_chunks)) {
+    cs = new_chunk_states(dm, n_chunks);
+    cs.copy_(saved.chunk_states);
+  }
   p.chunk_states = cs.data<float>();
   p.dout = dout.raw();
   p.o_sb = dout.stride(0);

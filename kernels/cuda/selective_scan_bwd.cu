@@ -264,7 +264,7 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 1 : 4) bwd_kernel(Params p) {
     {
       constexpr int R1 = 2 * W;
       float h[S];
-      load_state<S>(p.chunk_states + (bd * p.n_chunks + c) * N * CW, h, N * CW);
+      load_state<S>(p.chunk_states + chunk_state_offset(p, b, d, c, N * CW), h, N * CW);
       Run<T, R1> nu, nd;
       nu.load(u_row, t0, t_end, p.row_align);
       nd.load(dl_row, t0, t_end, p.row_align);

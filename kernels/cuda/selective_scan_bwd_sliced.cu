@@ -348,7 +348,7 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
     // Level 1's first inputs (the chunk's saved entry state, u and delta of its first run) are loaded
     // before the tiles are staged, so their latency overlaps the tiles' instead of following it (v9).
     float h[S];
-    load_slice<S>(p.chunk_states + (bd * p.n_chunks + c) * total, slice * S, total, h);
+    load_slice<S>(p.chunk_states + chunk_state_offset(p, b, d, c, total), slice * S, total, h);
     const int own1 = slice * R1T;
     Vec<T, R1T> nu, nd;
     nu.load(u_row, t0 + own1, t_end, p.row_align);

@@ -97,7 +97,7 @@ __global__ void __launch_bounds__(kThreads, CPLX ? 4 : 6) fwd_kernel(Params p) {
       if (!LOCAL) ldC.load(C_base, p.C_sn, p.C_sc, N, (c + 1) * kChunk, p.len);
     }
     if (!LOCAL && p.chunk_states && q.active)
-      store_state<S>(p.chunk_states + (bd * p.n_chunks + c) * N * CW, h, N * CW);
+      store_state<S>(p.chunk_states + chunk_state_offset(p, b, d, c, N * CW), h, N * CW);
     const float* tB = tiles[buf][0];
     const float* tC = tiles[buf][LOCAL ? 0 : 1];
     const int t0 = c * kChunk;

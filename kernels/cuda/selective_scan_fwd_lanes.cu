@@ -412,7 +412,7 @@ __global__ void __launch_bounds__(kLtThreads, MS_LT_MINB) fwd_lanes_kernel(Param
         }
       }
       if (p.chunk_states && active && (tau * K) % kChunk == 0 && ts < L) {
-        float* cs = p.chunk_states + (bd * p.n_chunks + ts / kChunk) * total;
+        float* cs = p.chunk_states + chunk_state_offset(p, b, d, ts / kChunk, total);
 #pragma unroll
         for (int k = 0; k < 4; ++k)
           if (4 * q + k < total) cs[4 * q + k] = h[k];

@@ -116,7 +116,7 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
     // The chunk state goes out before the next chunk's tile loads are issued: stored after them, it
     // waited for them (v9).
     if (!LOCAL && p.chunk_states && q.active)
-      store_slice<S>(p.chunk_states + (bd * p.n_chunks + c) * total, slice * S, total, h);
+      store_slice<S>(p.chunk_states + chunk_state_offset(p, b, d, c, total), slice * S, total, h);
     ldB.store(tiles[buf][0]);
     if (!LOCAL) ldC.store(tiles[buf][LOCAL ? 0 : 1]);
     __syncthreads();

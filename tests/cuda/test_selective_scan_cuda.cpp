@@ -222,6 +222,21 @@ void run_case(const Case& c, DType dt) {
     expect_close("dA", increment(gd.dA, dA0), dA_inc, dt, ictx);
     if (c.D) expect_close("dD", increment(gd.dD, dD0), dD_inc, dt, ictx);
     if (c.bias) expect_close("ddelta_bias", increment(gd.ddelta_bias, db0), db_inc, dt, ictx);
+
+    // The saved states, read through the contract's (B, D, n_chunks, N) view of their chunk-major
+    // storage, are the CPU's states at the CPU's (longer) chunk starts.
+    const int64_t per_cpu_chunk = saved_ref.chunk_len / saved.chunk_len;
+    ASSERT_EQ(saved_ref.chunk_len % saved.chunk_len, 0) << ictx;
+    for (int64_t k = 0; k < saved_ref.chunk_states.size(2); ++k)
+      expect_close("chunk_states", host(saved.chunk_states.select(2, k * per_cpu_chunk)),
+                   saved_ref.chunk_states.select(2, k).contiguous(), dt, ictx + " chunk " + std::to_string(k));
+    // The same states in another layout (made contiguous) give the same activation gradients.
+    SelectiveScanSaved moved{saved.chunk_states.contiguous(), saved.chunk_len};
+    SelectiveScanGrads g2 = gd;
+    g2.du = Tensor::empty(gd.du.shape(), dt, Device::cuda);
+    test::poison(g2.du);
+    selective_scan_backward(in.dev, moved, dout, g2);
+    expect_close("du (contiguous saved states)", host(g2.du), gr.du, dt, ictx);
   }
 }
 
