@@ -125,12 +125,12 @@ __device__ __forceinline__ void load_slice(const float* chan, int first, int tot
     for (int i = 0; i < S; ++i) h[i] = first + i < total ? chan[first + i] : 0.f;
   }
 }
-template <int S>
+template <int S, bool STREAM = false>
 __device__ __forceinline__ void store_slice(float* chan, int first, int total, const float (&h)[S]) {
   if (S % 4 == 0 && total % 4 == 0 && first + S <= total) {
 #pragma unroll
     for (int i = 0; i < S; i += 4)
-      *reinterpret_cast<float4*>(chan + first + i) = make_float4(h[i], h[i + 1], h[i + 2], h[i + 3]);
+      st_out<STREAM>(reinterpret_cast<float4*>(chan + first + i), make_float4(h[i], h[i + 1], h[i + 2], h[i + 3]));
   } else {
 #pragma unroll
     for (int i = 0; i < S; ++i)

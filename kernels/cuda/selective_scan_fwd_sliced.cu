@@ -114,9 +114,9 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
   for (int c = c_begin; c < c_end; ++c) {
     const int buf = (c - c_begin) & 1;
     // The chunk state goes out before the next chunk's tile loads are issued: stored after them, it
-    // waited for them (v9).
+    // waited for them (v9). Streaming: the backward reads it long after (f32 forward -0.5..-1.5%, v11).
     if (!LOCAL && p.chunk_states && q.active)
-      store_slice<S>(p.chunk_states + chunk_state_offset(p, b, d, c, total), slice * S, total, h);
+      store_slice<S, true>(p.chunk_states + chunk_state_offset(p, b, d, c, total), slice * S, total, h);
     ldB.store(tiles[buf][0]);
     if (!LOCAL) ldC.store(tiles[buf][LOCAL ? 0 : 1]);
     __syncthreads();
