@@ -572,15 +572,22 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
               *reinterpret_cast<float2*>(red + lane * kRedPitch + 4 * j + i) = make_float2(vals[j][0], vals[j][1]);
           }
         }
-        // dB/dC of this group: each lane sums one float4 (4 steps of one value) over 8 channels.
+        // dB/dC of this group: each lane sums one float4 (4 steps of one value) over 8 channels, as two
+        // sums of 4 (half the dependent chain after the shared loads).
         __syncwarp();
-        float4 acc = make_float4(0.f, 0.f, 0.f, 0.f);
+        float4 acc, acc2;
 #pragma unroll
         for (int k2 = 0; k2 < 8; ++k2) {
           const int src = (rg * 8 + k2) * TPC + rs;
           const float4 v = *reinterpret_cast<const float4*>(red + src * kRedPitch + 4 * rj);
-          acc.x += v.x; acc.y += v.y; acc.z += v.z; acc.w += v.w;
+          float4& a = k2 % 2 ? acc2 : acc;
+          if (k2 < 2) {
+            a = v;
+          } else {
+            a.x += v.x; a.y += v.y; a.z += v.z; a.w += v.w;
+          }
         }
+        acc.x += acc2.x; acc.y += acc2.y; acc.z += acc2.z; acc.w += acc2.w;
 #pragma unroll
         for (int o = 8 * TPC; o < 32; o *= 2) {
           acc.x += __shfl_xor_sync(0xffffffffu, acc.x, o);
