@@ -575,19 +575,17 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
         // dB/dC of this group: each lane sums one float4 (4 steps of one value) over 8 channels, as two
         // sums of 4 (half the dependent chain after the shared loads).
         __syncwarp();
-        float4 acc, acc2;
+        auto row_of = [&](int k2) {  // source channel k2 of the 8 this lane adds
+          return *reinterpret_cast<const float4*>(red + ((rg * 8 + k2) * TPC + rs) * kRedPitch + 4 * rj);
+        };
+        auto add_to = [](float4& a, const float4& v) { a.x += v.x; a.y += v.y; a.z += v.z; a.w += v.w; };
+        float4 acc = row_of(0), acc2 = row_of(1);
 #pragma unroll
-        for (int k2 = 0; k2 < 8; ++k2) {
-          const int src = (rg * 8 + k2) * TPC + rs;
-          const float4 v = *reinterpret_cast<const float4*>(red + src * kRedPitch + 4 * rj);
-          float4& a = k2 % 2 ? acc2 : acc;
-          if (k2 < 2) {
-            a = v;
-          } else {
-            a.x += v.x; a.y += v.y; a.z += v.z; a.w += v.w;
-          }
+        for (int k2 = 2; k2 < 8; k2 += 2) {
+          add_to(acc, row_of(k2));
+          add_to(acc2, row_of(k2 + 1));
         }
-        acc.x += acc2.x; acc.y += acc2.y; acc.z += acc2.z; acc.w += acc2.w;
+        add_to(acc, acc2);
 #pragma unroll
         for (int o = 8 * TPC; o < 32; o *= 2) {
           acc.x += __shfl_xor_sync(0xffffffffu, acc.x, o);
