@@ -47,14 +47,15 @@ __device__ __forceinline__ bool move_run_narrow(void* dst, const void* src, int 
 template <class T, int K>
 struct Vec {
   static constexpr int BYTES = K * (int)sizeof(T);
-  static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16 || BYTES == 32,
-                "vector runs are 2 (one bf16), 4, 8, 16 or 32 bytes");
+  static_assert(BYTES == 2 || BYTES == 4 || BYTES == 8 || BYTES == 16 || BYTES == 32 || BYTES == 64,
+                "vector runs are 2 (one bf16), 4, 8, 16, 32 or 64 bytes");
   alignas(16) T v[K];  // moved as 4- to 16-byte words; aligned, the wide bf16 backward runs 4-6% faster (v8)
   __device__ __forceinline__ void load(const T* row, int t, int end, int align) {
     if (BYTES > 2 && align >= 16 && t + K <= end) {
-      if constexpr (BYTES == 32) {
-        reinterpret_cast<uint4*>(v)[0] = ld_l2_256(reinterpret_cast<const uint4*>(row + t));
-        reinterpret_cast<uint4*>(v)[1] = ld_l2_256(reinterpret_cast<const uint4*>(row + t) + 1);
+      if constexpr (BYTES >= 32) {
+#pragma unroll
+        for (int i = 0; i < BYTES / 16; ++i)
+          reinterpret_cast<uint4*>(v)[i] = ld_l2_256(reinterpret_cast<const uint4*>(row + t) + i);
       } else if constexpr (BYTES == 16) {
         *reinterpret_cast<uint4*>(v) = ld_l2_256(reinterpret_cast<const uint4*>(row + t));
       } else if constexpr (BYTES == 8) {
@@ -87,9 +88,10 @@ __device__ __forceinline__ void store_vec(T* row, int t, int end, int align, con
     T v[K];
 #pragma unroll
     for (int i = 0; i < K; ++i) v[i] = from_float<T>(x[i]);
-    if constexpr (BYTES == 32) {
-      st_out<STREAM>(reinterpret_cast<uint4*>(row + t), reinterpret_cast<const uint4*>(v)[0]);
-      st_out<STREAM>(reinterpret_cast<uint4*>(row + t) + 1, reinterpret_cast<const uint4*>(v)[1]);
+    if constexpr (BYTES >= 32) {
+#pragma unroll
+      for (int i = 0; i < BYTES / 16; ++i)
+        st_out<STREAM>(reinterpret_cast<uint4*>(row + t) + i, reinterpret_cast<const uint4*>(v)[i]);
     } else if constexpr (BYTES == 16) {
       st_out<STREAM>(reinterpret_cast<uint4*>(row + t), *reinterpret_cast<const uint4*>(v));
     } else if constexpr (BYTES == 8) {

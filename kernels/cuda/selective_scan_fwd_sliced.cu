@@ -36,15 +36,34 @@ __device__ __forceinline__ SlicePos slice_pos(const Params& p) {
   return q;
 }
 
-// Blocks per SM the register allocation must allow: 4 blocks of 128 lanes = 16 warps (128 registers);
-// MS_FWD_MINB is a compile flag for register studies (5 spills).
-#ifndef MS_FWD_MINB
-#define MS_FWD_MINB 4
+// Steps per run and lanes per SM (register budget) of the kernels with two slices per channel (real
+// N = 16): the main pass in runs of 16 steps at 384 lanes (168 registers), the local pass in runs of 32
+// (one per chunk) at 512 (128 registers). Longer runs give each warp more independent work between its
+// shuffles and loads; against runs of 8 at 512 lanes they measured (H100, v12 in docs/cuda-scan-notes.md)
+// bf16 forward 9.3 -> 8.15 ms at L = 2^16, 12.85 -> 11.96 at 2^18, 13.25 -> 12.2 at 2^20 and f32 17.9 ->
+// 13.8 at 2^20. Other slice counts keep runs of 8 at 512 lanes (not measured). MS_FWD_* override them
+// for register / run-length studies.
+#ifndef MS_FWD_RUN_MAIN
+#define MS_FWD_RUN_MAIN 16
 #endif
-template <int NT, bool CPLX>
+#ifndef MS_FWD_RUN_LOCAL
+#define MS_FWD_RUN_LOCAL 32
+#endif
+#ifndef MS_FWD_LANES_MAIN
+#define MS_FWD_LANES_MAIN 384
+#endif
+#ifndef MS_FWD_LANES_LOCAL
+#define MS_FWD_LANES_LOCAL 512
+#endif
+template <int TPC, bool LOCAL>
+constexpr int fwd_run() {
+  return TPC == 2 ? (LOCAL ? MS_FWD_RUN_LOCAL : MS_FWD_RUN_MAIN) : 8;
+}
+template <int NT, bool CPLX, bool LOCAL>
 constexpr int fwd_min_blocks() {
   constexpr int tpc = slices_for<NT, CPLX>();
-  return tpc >= 4 ? MS_FWD_MINB / 2 : tpc >= 2 ? MS_FWD_MINB : 2 * MS_FWD_MINB;
+  constexpr int lanes = tpc == 2 ? (LOCAL ? MS_FWD_LANES_LOCAL : MS_FWD_LANES_MAIN) : 512;
+  return lanes / (kChan * tpc) > 1 ? lanes / (kChan * tpc) : 1;
 }
 
 // LOCAL: scan segment `seg` from a zero state, record its end state and sum of delta.
@@ -52,12 +71,12 @@ constexpr int fwd_min_blocks() {
 // TPC: lanes per channel (the default, or 4 lanes of 4 states for real N = 16: twice the lanes, for grids
 // that then fill the GPU without an L split); MINB: resident blocks per SM the registers must allow.
 template <class T, int NT, bool CPLX, bool LOCAL, int TPC = slices_for<NT, CPLX>(),
-          int MINB = fwd_min_blocks<NT, CPLX>()>
+          int MINB = fwd_min_blocks<NT, CPLX, LOCAL>()>
 __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p) {
   constexpr int CW = CPLX ? 2 : 1;
   constexpr int SP = NT / TPC;  // states per lane
   constexpr int S = SP * CW;    // floats of state per lane
-  constexpr int R = 8;          // steps per run
+  constexpr int R = fwd_run<TPC, LOCAL>();  // steps per run
   constexpr int RT = R / TPC;   // steps per run this lane loads and finishes
   constexpr int THREADS = kChan * TPC;
   static_assert(S % 4 == 0, "a slice is whole float4s of the tile rows");
