@@ -5,6 +5,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/cuda/cuda_common.cuh"
 
@@ -67,8 +68,26 @@ __device__ __forceinline__ float neg_expm1_neg(float x) {
 // log(1 + e^x) = max(x, 0) + log1p(t), t = e^-|x| in (0, 1]; log1p(t) = t P(t) with a degree-8 fit
 // (relative error < 3e-7 in f32 arithmetic over [0, 1]): one MUFU and 11 FP32 instructions, no branch
 // (log1pf takes ~35 with its range reduction and special cases).
+// 2^x for x <= 0 on the FP32 pipe (no MUFU): round to an integer with the 1.5 * 2^23 trick, a degree-6
+// Taylor polynomial of 2^f on [-0.5, 0.5] (relative error < 2e-7), the integer added to the exponent
+// bits; x below -126 gives 2^-126.
+__device__ __forceinline__ float ex2_fma(float x) {
+  x = fmaxf(x, -126.f);
+  const float shifted = x + 12582912.f;
+  const float r = shifted - 12582912.f;
+  const float f = x - r;
+  float p = 1.5403530e-4f;
+  p = fmaf(p, f, 1.3333558e-3f);
+  p = fmaf(p, f, 9.6181291e-3f);
+  p = fmaf(p, f, 5.5504109e-2f);
+  p = fmaf(p, f, 2.4022651e-1f);
+  p = fmaf(p, f, 6.9314718e-1f);
+  p = fmaf(p, f, 1.f);
+  return __int_as_float(__float_as_int(p) + (__float_as_int(shifted) << 23));
+}
+template <bool FMA_EXP = false>
 __device__ __forceinline__ float softplusf(float x) {
-  const float t = ex2(-fabsf(x) * kLog2e);
+  const float t = FMA_EXP ? ex2_fma(-fabsf(x) * kLog2e) : ex2(-fabsf(x) * kLog2e);
   float p = 0.0052317563f;
   p = fmaf(p, t, -0.029499453f);
   p = fmaf(p, t, 0.07821268f);

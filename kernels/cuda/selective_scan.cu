@@ -245,14 +245,12 @@ FwdPlan plan_forward(FwdImpl want, int forced_segments, const scan::KernelKey& k
 // (docs/cuda-scan-notes.md, v10c).
 constexpr int kMaxLocalChunks = 64;
 
-// Auto for the backward: v4's kernels for bf16 where their grid has at least 16 blocks of 64 channels per
-// SM (many waves: L <= 2^12 at the anchor shapes, where they measured 1-2% faster), the wide sliced ones
-// otherwise (f32: 5-10% faster than v4 at every L; bf16 at 2^14 1% and split shapes 5-15% faster; v8).
-BwdImpl plan_backward(BwdImpl want, const scan::KernelKey& key, const Params& p) {
-  if (want != BwdImpl::automatic) return want;
-  if (key.dtype == DType::bf16 && scan::blocks_per_segment(p) >= 16 * (int64_t)sm_count())
-    return BwdImpl::v4;
-  return BwdImpl::wide;
+// Auto for the backward: the wide sliced kernels. v4's kernels were 1-2% faster for bf16 where their
+// grid has at least 16 blocks of 64 channels per SM (L <= 2^12 at the anchor shapes, v8) until the wide
+// kernel's level 1 moved to whole-chunk runs; since then wide is 6-8% faster there too (bf16 2^10 / 2^12
+// 34.9 / 35.2 vs 37.2 / 38.3 ms, H100, v12). v4 stays selectable (MAMBASEQ_SCAN_BWD=v4).
+BwdImpl plan_backward(BwdImpl want) {
+  return want == BwdImpl::automatic ? BwdImpl::wide : want;
 }
 
 }  // namespace
@@ -410,7 +408,7 @@ void selective_scan_backward(const SelectiveScanInputs& in, const SelectiveScanS
   Tensor dbc = Tensor::zeros({dm.batch, dm.groups, 2 * S, (int64_t)p.n_chunks * kChunk}, DType::f32, Device::cuda);
   p.dbc = dbc.data<float>();
   int forced_segments = 0;
-  const BwdImpl impl = plan_backward(bwd_impl(&forced_segments), key, p);
+  const BwdImpl impl = plan_backward(bwd_impl(&forced_segments));
   const bool narrow = impl == BwdImpl::narrow;
   // The sliced local pass runs on `per_main` finer segments per main segment, as many as fill one wave
   // of its own resident blocks (it has more per SM than the main kernel).

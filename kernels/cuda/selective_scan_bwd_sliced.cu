@@ -74,42 +74,46 @@ __device__ __forceinline__ void put_run(float* at, const float (&x)[K]) {
 // Register budgets (lanes per SM the allocation must allow): the main kernel with 8 floats of state per
 // lane keeps two groups in flight (about 240 registers: 256 lanes per SM); with 4 floats (one group) it
 // gets 128 registers at 4 slices per channel (512 lanes, 44 bytes of spill for real N = 16) and 170
-// otherwise. The local pass with 2 or more slices per channel: runs of 16 steps at 640 lanes (96
-// registers; H100 against runs of 8 at 768 lanes, f32 bwd 2^17 / 2^18 / 2^19 / 2^20 +0.3 / +0.4 / -1.4 /
-// -4.5%, bf16 2^18 / 2^20 -0.4%: v10c); with one slice, runs of 8 at 512 lanes (128 registers: it
+// otherwise. The local pass with 2 or more slices per channel: runs of 16 steps (against runs of 8 at
+// 768 lanes, f32 bwd 2^17 / 2^18 / 2^19 / 2^20 +0.3 / +0.4 / -1.4 / -4.5%, bf16 2^18 / 2^20 -0.4%:
+// v10c) at the lanes of local_min_blocks; with one slice, runs of 8 at 512 lanes (128 registers: it
 // spills below).
 template <int S, int TPC>
 constexpr int main_min_blocks() {
   constexpr int lanes = S >= 8 ? 256 : TPC >= 4 ? 512 : 384;
   return lanes / (kChan * TPC) > 1 ? lanes / (kChan * TPC) : 1;
 }
-#ifndef MS_BWD_RUN_LOCAL
-#define MS_BWD_RUN_LOCAL 16
-#endif
-#ifndef MS_BWD_LANES_LOCAL
-#define MS_BWD_LANES_LOCAL 640
-#endif
 // Level 1 of the main backward rescans a chunk in runs of 8 windows (the whole chunk: one load, softplus
 // and all-gather of its delta and u) where a channel has 2 or more slices, 2 windows otherwise (not
 // measured there): f32 backward 40.4 -> 38.0 ms at L = 2^16, 45.1 -> 42.8 at 2^18, 47.2 -> 45.3 at
 // 2^20, bf16 36.4 -> 35.5, 40.8 -> 39.8, 42.2 -> 40.8 against runs of 2 windows (H100, v12).
+// MS_BWD_L1_WINDOWS overrides it for studies.
 #ifndef MS_BWD_L1_WINDOWS
 #define MS_BWD_L1_WINDOWS 8
 #endif
 template <int TPC>
 constexpr int local_run() {
-  return TPC >= 2 ? MS_BWD_RUN_LOCAL : 8;
+  return TPC >= 2 ? 16 : 8;
 }
-template <int TPC>
+// The local pass with two or more slices runs at 512 lanes per SM (128 registers) for f32 and 640 (96)
+// for bf16: f32 backward -0.2..-0.3 ms at L = 2^18 / 2^20 with 512, bf16 +0.1 (v12).
+template <class T, int TPC>
 constexpr int local_min_blocks() {
-  constexpr int lanes = TPC >= 2 ? MS_BWD_LANES_LOCAL : 512;
+  constexpr int lanes = TPC >= 2 ? (std::is_same_v<T, float> ? 512 : 640) : 512;
   return lanes / (kChan * TPC) > 1 ? lanes / (kChan * TPC) : 1;
+}
+// bf16 local passes (forward and backward) take softplus's exp on the FP32 pipe: they run at ~88% of the
+// MUFU peak with issue slots to spare (ncu, v12); -0.05..-0.08 ms at L = 2^18 / 2^20. f32 keeps the MUFU
+// (its forward local pass spills with the polynomial and was 0.3 ms slower).
+template <class T>
+constexpr bool local_fma_softplus() {
+  return !std::is_same_v<T, float>;
 }
 
 // Local reverse pass over segment `seg` (>= 1) from a zero adjoint: records the adjoint leaving the
 // segment at its start, conj(a_t0) g_t0, and the segment's sum of delta.
 template <class T, int NT, bool CPLX, int TPC>
-__global__ void __launch_bounds__(kChan * TPC, local_min_blocks<TPC>()) bwd_sliced_local_kernel(Params p) {
+__global__ void __launch_bounds__(kChan * TPC, local_min_blocks<T, TPC>()) bwd_sliced_local_kernel(Params p) {
   constexpr int CW = CPLX ? 2 : 1;
   constexpr int SP = NT / TPC;
   constexpr int S = SP * CW;
@@ -174,7 +178,7 @@ __global__ void __launch_bounds__(kChan * TPC, local_min_blocks<TPC>()) bwd_slic
       for (int k = 0; k < RT; ++k) {
         const bool valid = tr + own + k < t_end;
         float x = dd[k] + bias;
-        if (p.softplus) x = softplusf(x);
+        if (p.softplus) x = softplusf<local_fma_softplus<T>()>(x);
         dl_own[k] = valid ? x : 0.f;
         float dy = (q.active && valid) ? oo[k] : 0.f;
         if (z_row) dy *= zz[k] * sigmoidf_fast(zz[k]);

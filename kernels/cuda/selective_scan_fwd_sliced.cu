@@ -162,7 +162,7 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
 #pragma unroll
       for (int k = 0; k < RT; ++k) {
         float x = dd[k] + bias;
-        if (p.softplus) x = softplusf(x);
+        if (p.softplus) x = softplusf<LOCAL && !std::is_same_v<T, float>>(x);  // as the backward's local pass
         x = tr + own + k < t_end ? x : 0.f;
         dl_own[k] = x;
         du_own[k] = x * uu[k];
