@@ -65,9 +65,6 @@ __device__ __forceinline__ float neg_expm1_neg(float x) {
     return x * fmaf(x, fmaf(x, fmaf(x, fmaf(x, 1.f / 120.f, -1.f / 24.f), 1.f / 6.f), -0.5f), 1.f);
   return 1.f - ex2(-x * kLog2e);
 }
-// log(1 + e^x) = max(x, 0) + log1p(t), t = e^-|x| in (0, 1]; log1p(t) = t P(t) with a degree-8 fit
-// (relative error < 3e-7 in f32 arithmetic over [0, 1]): one MUFU and 11 FP32 instructions, no branch
-// (log1pf takes ~35 with its range reduction and special cases).
 // 2^x for x <= 0 on the FP32 pipe (no MUFU): round to an integer with the 1.5 * 2^23 trick, a degree-6
 // Taylor polynomial of 2^f on [-0.5, 0.5] (relative error < 2e-7), the integer added to the exponent
 // bits; x below -126 gives 2^-126.
@@ -85,6 +82,9 @@ __device__ __forceinline__ float ex2_fma(float x) {
   p = fmaf(p, f, 1.f);
   return __int_as_float(__float_as_int(p) + (__float_as_int(shifted) << 23));
 }
+// log(1 + e^x) = max(x, 0) + log1p(t), t = e^-|x| in (0, 1]; log1p(t) = t P(t) with a degree-8 fit
+// (relative error < 3e-7 in f32 arithmetic over [0, 1]): one MUFU and 11 FP32 instructions, no branch
+// (log1pf takes ~35 with its range reduction and special cases). FMA_EXP: t by ex2_fma (no MUFU).
 template <bool FMA_EXP = false>
 __device__ __forceinline__ float softplusf(float x) {
   const float t = FMA_EXP ? ex2_fma(-fabsf(x) * kLog2e) : ex2(-fabsf(x) * kLog2e);

@@ -383,7 +383,7 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
     const float* tC = tiles[1] + slice * S;
 
     // Level 1: rescan the chunk from its saved entry state, checkpointing every W steps. Each lane
-    // computes delta after softplus for its own steps of a run of 2W and shares them.
+    // computes delta after softplus for its own steps of a run of R1 steps and shares them.
     {
       const int own = own1;
 #pragma unroll 1

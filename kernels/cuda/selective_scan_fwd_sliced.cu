@@ -1,9 +1,10 @@
 // Selective scan forward, "sliced" layout (v5): a block covers 64 consecutive channels of one group, each
 // channel by TPC neighbouring lanes that hold one slice of its N states each (8 floats at most, so about
-// 90 registers and 16-20 warps per SM instead of 12). Per run of 8 steps every lane computes delta after
-// softplus and delta * u for its R/TPC own steps, the lanes of a channel exchange them with shuffles, all
-// lanes update their states for the 8 steps (B and C read as broadcasts from a shared tile), the partial
-// sums C.h are reduce-scattered back so each lane finishes (D skip, gate, store) its own steps.
+// 90-170 registers and 12-20 warps per SM instead of 12). Per run of R steps (8-32, fwd_run) every lane
+// computes delta after softplus and delta * u for its R/TPC own steps, the lanes of a channel exchange
+// them with shuffles, all lanes update their states for the R steps (B and C read as broadcasts from a
+// shared tile), the partial sums C.h are reduce-scattered back so each lane finishes (D skip, gate,
+// store) its own steps.
 // The L split (local pass, combine, main pass) is the same as the v4 kernels' (selective_scan_fwd.cu,
 // whose combine kernel is reused). See docs/cuda-scan.md.
 #include "kernels/cuda/scan_launch.cuh"
