@@ -4,7 +4,7 @@
 // that does not depend on the state (softplus, dt * u, the gate) is done once per step and shared.
 // Layout and reasoning: docs/cuda-scan.md.
 #pragma once
-#include "kernels/cuda/scan_common.cuh"
+#include "kernels/cuda/scan_launch.cuh"
 
 namespace ms::cuda::scan {
 
@@ -14,6 +14,20 @@ template <int NT, bool CPLX>
 constexpr int slices_for() {
   constexpr int S = NT * (CPLX ? 2 : 1);
   return S >= 32 ? 4 : S >= 16 ? 2 : 1;
+}
+
+// Resident blocks of kThreads channels x tpc lanes per SM that a register budget of `lanes` lanes per SM
+// allows (at least one): the __launch_bounds__ minimum of the sliced kernels.
+constexpr int blocks_for_lanes(int lanes, int tpc) {
+  return lanes / (kThreads * tpc) > 1 ? lanes / (kThreads * tpc) : 1;
+}
+
+// The bf16 local passes (forward and backward) take softplus's exp on the FP32 pipe: they run at ~88% of
+// the MUFU peak with issue slots to spare (ncu, v12); -0.05..-0.08 ms at L = 2^18 / 2^20. f32 keeps the
+// MUFU (its forward local pass spills with the polynomial and was 0.3 ms slower).
+template <class T>
+constexpr bool local_fma_softplus() {
+  return !std::is_same_v<T, float>;
 }
 
 // The slow path of Vec::load and store_vec below, for rows that are not all 16-byte aligned (L not a

@@ -81,7 +81,7 @@ __device__ __forceinline__ void put_run(float* at, const float (&x)[K]) {
 template <int S, int TPC>
 constexpr int main_min_blocks() {
   constexpr int lanes = S >= 8 ? 256 : TPC >= 4 ? 512 : 384;
-  return lanes / (kChan * TPC) > 1 ? lanes / (kChan * TPC) : 1;
+  return blocks_for_lanes(lanes, TPC);
 }
 // Level 1 of the main backward rescans a chunk in runs of 8 windows (the whole chunk: one load, softplus
 // and all-gather of its delta and u) where a channel has 2 or more slices, 2 windows otherwise (not
@@ -100,14 +100,7 @@ constexpr int local_run() {
 template <class T, int TPC>
 constexpr int local_min_blocks() {
   constexpr int lanes = TPC >= 2 ? (std::is_same_v<T, float> ? 512 : 640) : 512;
-  return lanes / (kChan * TPC) > 1 ? lanes / (kChan * TPC) : 1;
-}
-// bf16 local passes (forward and backward) take softplus's exp on the FP32 pipe: they run at ~88% of the
-// MUFU peak with issue slots to spare (ncu, v12); -0.05..-0.08 ms at L = 2^18 / 2^20. f32 keeps the MUFU
-// (its forward local pass spills with the polynomial and was 0.3 ms slower).
-template <class T>
-constexpr bool local_fma_softplus() {
-  return !std::is_same_v<T, float>;
+  return blocks_for_lanes(lanes, TPC);
 }
 
 // Local reverse pass over segment `seg` (>= 1) from a zero adjoint: records the adjoint leaving the

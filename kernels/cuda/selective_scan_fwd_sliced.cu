@@ -63,8 +63,7 @@ constexpr int fwd_run() {
 template <int NT, bool CPLX, bool LOCAL>
 constexpr int fwd_min_blocks() {
   constexpr int tpc = slices_for<NT, CPLX>();
-  constexpr int lanes = tpc == 2 ? (LOCAL ? MS_FWD_LANES_LOCAL : MS_FWD_LANES_MAIN) : 512;
-  return lanes / (kChan * tpc) > 1 ? lanes / (kChan * tpc) : 1;
+  return blocks_for_lanes(tpc == 2 ? (LOCAL ? MS_FWD_LANES_LOCAL : MS_FWD_LANES_MAIN) : 512, tpc);
 }
 
 // LOCAL: scan segment `seg` from a zero state, record its end state and sum of delta.
@@ -163,7 +162,7 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
 #pragma unroll
       for (int k = 0; k < RT; ++k) {
         float x = dd[k] + bias;
-        if (p.softplus) x = softplusf<LOCAL && !std::is_same_v<T, float>>(x);  // as the backward's local pass
+        if (p.softplus) x = softplusf<LOCAL && local_fma_softplus<T>()>(x);
         x = tr + own + k < t_end ? x : 0.f;
         dl_own[k] = x;
         du_own[k] = x * uu[k];
