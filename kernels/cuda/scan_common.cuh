@@ -61,9 +61,9 @@ __device__ __forceinline__ float sigmoidf_fast(float x) { return 1.f / (1.f + ex
 // 1 - exp(-x) for x >= 0 without cancellation near 0: a series below 0.1 (relative error < x^4/720),
 // 1 - ex2 above (error ~2.5e-6 relative at 0.1, falling as x grows).
 __device__ __forceinline__ float neg_expm1_neg(float x) {
-  if (x < 0.1f)
-    return x * fmaf(x, fmaf(x, fmaf(x, fmaf(x, 1.f / 120.f, -1.f / 24.f), 1.f / 6.f), -0.5f), 1.f);
-  return 1.f - ex2(-x * kLog2e);
+  const float series = x * fmaf(x, fmaf(x, fmaf(x, fmaf(x, 1.f / 120.f, -1.f / 24.f), 1.f / 6.f), -0.5f), 1.f);
+  const float direct = 1.f - ex2(-x * kLog2e);
+  return x < 0.1f ? series : direct;
 }
 // 2^x for x <= 0 on the FP32 pipe (no MUFU): round to an integer with the 1.5 * 2^23 trick, a degree-6
 // Taylor polynomial of 2^f on [-0.5, 0.5] (relative error < 2e-7), the integer added to the exponent

@@ -170,8 +170,7 @@ __global__ void __launch_bounds__(kChan * TPC, local_min_blocks<T, TPC>()) bwd_s
 #pragma unroll
       for (int k = 0; k < RT; ++k) {
         const bool valid = tr + own + k < t_end;
-        float x = dd[k] + bias;
-        if (p.softplus) x = softplusf<local_fma_softplus<T>()>(x);
+        const float x = delta_after_softplus<local_fma_softplus<T>()>(dd[k] + bias, p.softplus);
         dl_own[k] = valid ? x : 0.f;
         float dy = (q.active && valid) ? oo[k] : 0.f;
         if (z_row) dy *= zz[k] * sigmoidf_fast(zz[k]);
@@ -348,10 +347,7 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
   const int rj = lane % 8, rs = (lane / 8) % TPC, rg = lane / (8 * TPC);
   const int64_t red_row = (rj < 4 ? 0 : NT * CW) + rs * S + rj % 4;  // + 4 * group
 
-  auto step_dl = [&](float raw) {
-    const float x = raw + bias;
-    return p.softplus ? softplusf(x) : x;
-  };
+  auto step_dl = [&](float raw) { return delta_after_softplus<false>(raw + bias, p.softplus); };
 
   for (int c = c_end - 1; c >= c_begin; --c) {
     const int t0 = c * kChunk;

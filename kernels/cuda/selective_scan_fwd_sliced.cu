@@ -161,8 +161,7 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
       float dl_own[RT], du_own[RT];
 #pragma unroll
       for (int k = 0; k < RT; ++k) {
-        float x = dd[k] + bias;
-        if (p.softplus) x = softplusf<LOCAL && local_fma_softplus<T>()>(x);
+        float x = delta_after_softplus<LOCAL && local_fma_softplus<T>()>(dd[k] + bias, p.softplus);
         x = tr + own + k < t_end ? x : 0.f;
         dl_own[k] = x;
         du_own[k] = x * uu[k];
