@@ -98,6 +98,15 @@ struct Vec {
       for (int i = 0; i < K; ++i) v[i] = t + i < end ? row[t + i] : from_float<T>(0.f);
     }
   }
+  // K elements from shared memory at `src`, aligned to K * sizeof(T) bytes.
+  __device__ __forceinline__ void load_shared(const T* src) {
+    if constexpr (BYTES == 16) *reinterpret_cast<uint4*>(v) = *reinterpret_cast<const uint4*>(src);
+    else if constexpr (BYTES == 8) *reinterpret_cast<uint2*>(v) = *reinterpret_cast<const uint2*>(src);
+    else if constexpr (BYTES == 4) *reinterpret_cast<uint32_t*>(v) = *reinterpret_cast<const uint32_t*>(src);
+    else
+#pragma unroll
+      for (int i = 0; i < K; ++i) v[i] = src[i];
+  }
   __device__ __forceinline__ float operator[](int i) const { return to_float(v[i]); }
 };
 

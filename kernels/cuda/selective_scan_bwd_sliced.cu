@@ -260,6 +260,37 @@ __device__ __forceinline__ void red_add4(float* p, float4 v) {
 #endif
 }
 
+// One asynchronous global -> shared copy of BYTES (8 or 16) through the L1 (.cg, which bypasses it, made
+// the f32 backward 5-8% slower) with the L2's 256-byte fetch (as ld_l2_256), and the wait for all of this
+// thread's copies.
+template <int BYTES>
+__device__ __forceinline__ void cp_async(void* dst, const void* src) {
+  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.ca.shared.global.L2::256B [%0], [%1], %2;" ::"r"(d), "l"(src), "n"(BYTES) : "memory");
+}
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
+
+// Stages the chunk's W-step windows of one row (dout or z) into 16-byte slots [NW][kChan] of `stage`, the
+// TPC lanes of a channel taking every TPC-th window: asynchronous copies where the rows allow them and the
+// chunk is whole, element by element (zeros past t_end) otherwise.
+template <class T, int W, int TPC>
+__device__ __forceinline__ void stage_rows(T* stage, const T* row, int t0, int t_end, int cl, int slice,
+                                           int align) {
+  constexpr int NW = kChunk / W, BYTES = W * (int)sizeof(T), SLOT = 16 / (int)sizeof(T);
+  static_assert(BYTES == 8 || BYTES == 16, "a window is one 8- or 16-byte copy");
+  if (align >= BYTES && t0 + kChunk <= t_end) {
+#pragma unroll
+    for (int k = slice; k < NW; k += TPC) cp_async<BYTES>(stage + (k * kChan + cl) * SLOT, row + t0 + k * W);
+  } else {
+#pragma unroll 1
+    for (int j = slice * W; j < kChunk; j += TPC * W) {  // j: first step of the window in the chunk
+#pragma unroll 1
+      for (int i = 0; i < W; ++i)
+        stage[(j / W * kChan + cl) * SLOT + i] = t0 + j + i < t_end ? row[t0 + j + i] : from_float<T>(0.f);
+    }
+  }
+}
+
 template <int NT, bool CPLX, int TPC>
 struct BwdSmem {
   static constexpr int THREADS = kChan * TPC;
@@ -267,11 +298,12 @@ struct BwdSmem {
   static constexpr int NQ = S / 4;
   static constexpr int NW = kChunk / kW;
   // floats: checkpoints [NW][NQ][THREADS] float4, delta after softplus and u [2][NW][kChan] float4,
-  // reduction rows [THREADS][kRedPitch]
+  // reduction rows [THREADS][kRedPitch], dout and z of the chunk as stored [2][NW][kChan] 16-byte slots
   static constexpr int CKPT = NW * NQ * THREADS * 4;
   static constexpr int DL = NW * kChan * 4;
   static constexpr int RED = THREADS * kRedPitch;
-  static constexpr size_t bytes() { return sizeof(float) * (CKPT + 2 * DL + RED); }
+  static constexpr int STAGE = NW * kChan * 4;
+  static constexpr size_t bytes() { return sizeof(float) * (CKPT + 2 * DL + RED + 2 * STAGE); }
 };
 
 // The main backward pass (see the file comment).
@@ -296,6 +328,11 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
   float4* dl_s = reinterpret_cast<float4*>(smem + Sm::CKPT);    // [NW][kChan]
   float4* u_s = reinterpret_cast<float4*>(smem + Sm::CKPT + Sm::DL);  // [NW][kChan]: u as level 1 read it
   float* red = smem + Sm::CKPT + 2 * Sm::DL + (threadIdx.x & ~31) * kRedPitch;  // this warp's rows
+  // dout and z of the chunk in their storage type, window k of channel cl at slot k * kChan + cl (W
+  // values in the first W * sizeof(T) of 16 bytes); copied asynchronously while level 1 runs.
+  constexpr int SLOT = 16 / (int)sizeof(T);
+  T* o_s = reinterpret_cast<T*>(smem + Sm::CKPT + 2 * Sm::DL + Sm::RED);
+  T* z_s = o_s + Sm::STAGE * (int)sizeof(float) / (int)sizeof(T);
 
   const SlicePos q = slice_pos<TPC>(p, 0);
   const int b = q.b, d = q.d, N = p.nstate, slice = q.slice, cl = q.cl;
@@ -366,6 +403,11 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
       __syncthreads();  // the previous chunk is done with the tiles
       ldB.store(tiles[0]);
       ldC.store(tiles[1]);
+      // dout and z of the chunk for level 2, copied into shared memory while level 1 runs (every thread
+      // is past level 2 of the previous chunk here): one wait per chunk instead of a load per window
+      // whose latency the window did not always cover (the main backward's top stall, v13).
+      stage_rows<T, W, TPC>(o_s, o_row, t0, t_end, cl, slice, p.row_align);
+      if (z_row) stage_rows<T, W, TPC>(z_s, z_row, t0, t_end, cl, slice, p.row_align);
       __syncthreads();
     }
     const float* tB = tiles[0] + slice * S;
@@ -430,26 +472,22 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
         }
       }
     }
-    __syncthreads();  // dl_s and u_s of the whole chunk (written by every slice of a channel) visible
+    cp_async_wait_all();
+    __syncthreads();  // dl_s, u_s, o_s and z_s of the whole chunk (written by every slice of a channel) visible
 
-    // Level 2: windows last to first. Delta and u come from level 1's arrays; dout and z of the own
-    // steps of the next window (to the left) load one window ahead.
+    // Level 2: windows last to first. Delta and u come from level 1's arrays, dout and z from the chunk's
+    // staged rows.
     const int k_last = min(NW - 1, (t_end - 1 - t0) / W);
     const int own = slice * WT;
-    Vec<T, WT> no, nz;
-    no.load(o_row, t0 + k_last * W + own, t_end, p.row_align);
-    if (z_row) nz.load(z_row, t0 + k_last * W + own, t_end, p.row_align);
 #pragma unroll 1
     for (int k = k_last; k >= 0; --k) {
       const int tw = t0 + k * W;
       float uu[W], dl[W], du[W], dyp[W], y[W], gB[W], aq_r[W], aq_i[W];
       float dyp_own[WT], dzf_own[WT], dsp_own[WT], u_own[WT], dl_own[WT];
       {
-        const Vec<T, WT> ro = no, rz = nz;
-        if (k > 0) {
-          no.load(o_row, tw - W + own, t_end, p.row_align);
-          if (z_row) nz.load(z_row, tw - W + own, t_end, p.row_align);
-        }
+        Vec<T, WT> ro, rz;
+        ro.load_shared(o_s + (k * kChan + cl) * SLOT + own);
+        if (z_row) rz.load_shared(z_s + (k * kChan + cl) * SLOT + own);
         const float4 dl4 = dl_s[k * kChan + cl], u4 = u_s[k * kChan + cl];
         const float dls[W] = {dl4.x, dl4.y, dl4.z, dl4.w}, ru[W] = {u4.x, u4.y, u4.z, u4.w};
 #pragma unroll
