@@ -39,13 +39,17 @@ __device__ __forceinline__ SlicePos slice_pos(const Params& p) {
 
 // Steps per run and lanes per SM (register budget) of the kernels with two slices per channel (real
 // N = 16): the main pass in runs of 16 steps at 384 lanes (168 registers), the local pass in runs of 32
-// (one per chunk) at 512 (128 registers). Longer runs give each warp more independent work between its
-// shuffles and loads; against runs of 8 at 512 lanes they measured (H100, v12 in docs/cuda-scan-notes.md)
-// bf16 forward 9.3 -> 8.15 ms at L = 2^16, 12.85 -> 11.96 at 2^18, 13.25 -> 12.2 at 2^20 and f32 17.9 ->
-// 13.8 at 2^20. Other slice counts keep runs of 8 at 512 lanes (not measured). MS_FWD_* override them
-// for register / run-length studies.
+// (bf16: one per chunk) or 16 (f32) at 512 (128 registers). Longer runs give each warp more independent
+// work between its shuffles and loads; against runs of 8 at 512 lanes they measured (H100, v12 in
+// docs/cuda-scan-notes.md) bf16 forward 9.3 -> 8.15 ms at L = 2^16, 12.85 -> 11.96 at 2^18, 13.25 -> 12.2
+// at 2^20 and f32 17.9 -> 13.8 at 2^20. Since v13 (softplus selected) the f32 local pass is faster in
+// runs of 16 (12.58 / 13.0 -> 12.40 / 12.78 ms at 2^18 / 2^20; bf16 +0.05 with them). Other slice counts
+// keep runs of 8 at 512 lanes (not measured). MS_FWD_* override them for register / run-length studies.
 #ifndef MS_FWD_RUN_MAIN
 #define MS_FWD_RUN_MAIN 16
+#endif
+#ifndef MS_FWD_RUN_LOCAL_F32
+#define MS_FWD_RUN_LOCAL_F32 16
 #endif
 #ifndef MS_FWD_RUN_LOCAL
 #define MS_FWD_RUN_LOCAL 32
@@ -56,9 +60,10 @@ __device__ __forceinline__ SlicePos slice_pos(const Params& p) {
 #ifndef MS_FWD_LANES_LOCAL
 #define MS_FWD_LANES_LOCAL 512
 #endif
-template <int TPC, bool LOCAL>
+template <class T, int TPC, bool LOCAL>
 constexpr int fwd_run() {
-  return TPC == 2 ? (LOCAL ? MS_FWD_RUN_LOCAL : MS_FWD_RUN_MAIN) : 8;
+  constexpr int local = std::is_same_v<T, float> ? MS_FWD_RUN_LOCAL_F32 : MS_FWD_RUN_LOCAL;
+  return TPC == 2 ? (LOCAL ? local : MS_FWD_RUN_MAIN) : 8;
 }
 template <int NT, bool CPLX, bool LOCAL>
 constexpr int fwd_min_blocks() {
@@ -76,7 +81,7 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
   constexpr int CW = CPLX ? 2 : 1;
   constexpr int SP = NT / TPC;  // states per lane
   constexpr int S = SP * CW;    // floats of state per lane
-  constexpr int R = fwd_run<TPC, LOCAL>();  // steps per run
+  constexpr int R = fwd_run<T, TPC, LOCAL>();  // steps per run
   constexpr int RT = R / TPC;   // steps per run this lane loads and finishes
   constexpr int THREADS = kChan * TPC;
   static_assert(S % 4 == 0, "a slice is whole float4s of the tile rows");
