@@ -46,6 +46,46 @@ __device__ __forceinline__ float delta_after_softplus(float raw, bool softplus) 
   }
 }
 
+// One asynchronous global -> shared copy of BYTES (8 or 16) through the L1 (.cg, which bypasses it, made
+// the f32 backward 5-8% slower) with the L2's 256-byte fetch (as ld_l2_256), and the wait for all of this
+// thread's copies.
+template <int BYTES>
+__device__ __forceinline__ void cp_async(void* dst, const void* src) {
+  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.ca.shared.global.L2::256B [%0], [%1], %2;" ::"r"(d), "l"(src), "n"(BYTES) : "memory");
+}
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
+
+// The forward's B / C tiles by asynchronous copies (real states, every row present and 16-byte aligned,
+// chunk whole): each thread copies its 16-byte pieces of the NMAT matrices' rows ([NT][kChunk] each) into
+// `raw` (piece i at raw + i * 16 bytes), and later, once they landed, converts those same pieces into the
+// f32 tiles [t][row] of TileLoader (pitch RS). No registers hold the next chunk's values across a chunk.
+template <class T, int NT, int NMAT, int THREADS>
+__device__ __forceinline__ void copy_tile_pieces(T* raw, const T* B, int64_t B_sn, const T* C, int64_t C_sn,
+                                                 int t0) {
+  constexpr int E = 16 / (int)sizeof(T), PER_ROW = kChunk / E, PIECES = NT * PER_ROW, TOTAL = NMAT * PIECES;
+#pragma unroll
+  for (int j = 0; j < (TOTAL + THREADS - 1) / THREADS; ++j) {
+    const int i = j * THREADS + threadIdx.x, mat = i / PIECES, n = i % PIECES / PER_ROW, k = i % PER_ROW;
+    if (i < TOTAL) cp_async<16>(raw + i * E, (mat ? C + n * C_sn : B + n * B_sn) + t0 + k * E);
+  }
+}
+template <class T, int NT, int NMAT, int THREADS, int RS>
+__device__ __forceinline__ void tiles_from_pieces(float* tB, float* tC, const T* raw) {
+  constexpr int E = 16 / (int)sizeof(T), PER_ROW = kChunk / E, PIECES = NT * PER_ROW, TOTAL = NMAT * PIECES;
+#pragma unroll
+  for (int j = 0; j < (TOTAL + THREADS - 1) / THREADS; ++j) {
+    const int i = j * THREADS + threadIdx.x, mat = i / PIECES, n = i % PIECES / PER_ROW, k = i % PER_ROW;
+    if (i < TOTAL) {
+      alignas(16) T v[E];
+      *reinterpret_cast<uint4*>(v) = *reinterpret_cast<const uint4*>(raw + i * E);
+      float* tile = mat ? tC : tB;
+#pragma unroll
+      for (int e = 0; e < E; ++e) tile[(k * E + e) * RS + n] = to_float(v[e]);
+    }
+  }
+}
+
 // The slow path of Vec::load and store_vec below, for rows that are not all 16-byte aligned (L not a
 // multiple of 4 f32 / 8 bf16 elements, odd strides): whole runs move in 8- or 4-byte pieces where `align`
 // allows (bf16 rows of an even L: 1.6x faster than one element at a time, docs/cuda-scan-notes.md v8),

@@ -261,16 +261,6 @@ __device__ __forceinline__ void red_add4(float* p, float4 v) {
 #endif
 }
 
-// One asynchronous global -> shared copy of BYTES (8 or 16) through the L1 (.cg, which bypasses it, made
-// the f32 backward 5-8% slower) with the L2's 256-byte fetch (as ld_l2_256), and the wait for all of this
-// thread's copies.
-template <int BYTES>
-__device__ __forceinline__ void cp_async(void* dst, const void* src) {
-  const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
-  asm volatile("cp.async.ca.shared.global.L2::256B [%0], [%1], %2;" ::"r"(d), "l"(src), "n"(BYTES) : "memory");
-}
-__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
-
 // Stages the chunk's W-step windows of one row (dout or z) into 16-byte slots [NW][kChan] of `stage`, the
 // TPC lanes of a channel taking every TPC-th window: asynchronous copies where the rows allow them and the
 // chunk is whole, element by element (zeros past t_end) otherwise.

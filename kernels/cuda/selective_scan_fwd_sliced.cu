@@ -45,6 +45,9 @@ __device__ __forceinline__ SlicePos slice_pos(const Params& p) {
 // at 2^20 and f32 17.9 -> 13.8 at 2^20. Since v13 (softplus selected) the f32 local pass is faster in
 // runs of 16 (12.58 / 13.0 -> 12.40 / 12.78 ms at 2^18 / 2^20; bf16 +0.05 with them). Other slice counts
 // keep runs of 8 at 512 lanes (not measured). MS_FWD_* override them for register / run-length studies.
+#ifndef MS_FWD_TILE_ASYNC
+#define MS_FWD_TILE_ASYNC 1
+#endif
 #ifndef MS_FWD_RUN_MAIN
 #define MS_FWD_RUN_MAIN 16
 #endif
@@ -124,9 +127,6 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
   const T* B_base = static_cast<const T*>(p.Bm) + b * p.B_sb + q.g * p.B_sg;
   const T* C_base = static_cast<const T*>(p.Cm) + b * p.C_sb + q.g * p.C_sg;
 
-  Tile ldB, ldC;
-  ldB.load(B_base, p.B_sn, p.B_sc, N, c_begin * kChunk, p.len);
-  if (!LOCAL) ldC.load(C_base, p.C_sn, p.C_sc, N, c_begin * kChunk, p.len);
   float dsum = 0.f;
   // This lane's RT steps of u / delta / z of the next run, loaded one run ahead.
   const int own = slice * RT;
@@ -135,105 +135,137 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
   nd.load(dl_row, c_begin * kChunk + own, t_end, p.row_align);
   if (!LOCAL && z_row) nz.load(z_row, c_begin * kChunk + own, t_end, p.row_align);
 
-  for (int c = c_begin; c < c_end; ++c) {
-    const int buf = (c - c_begin) & 1;
-    // The chunk state goes out before the next chunk's tile loads are issued: stored after them, it
-    // waited for them (v9). Streaming: the backward reads it long after (f32 forward -0.5..-1.5%, v11).
-    if (!LOCAL && p.chunk_states && q.active)
-      store_slice<S, true>(p.chunk_states + chunk_state_offset(p, b, d, c, total), slice * S, total, h);
-    ldB.store(tiles[buf][0]);
-    if (!LOCAL) ldC.store(tiles[buf][LOCAL ? 0 : 1]);
-    __syncthreads();
-    if (c + 1 < c_end) {  // the next chunk's tiles load while this one is scanned
-      ldB.load(B_base, p.B_sn, p.B_sc, N, (c + 1) * kChunk, p.len);
-      if (!LOCAL) ldC.load(C_base, p.C_sn, p.C_sc, N, (c + 1) * kChunk, p.len);
+  // The chunks, in two copies: ASYNC stages B / C by asynchronous copies (copy_tile_pieces) where every
+  // chunk of the segment allows it, the other through registers (TileLoader). The copies free the
+  // registers that held the next chunk's B / C across a chunk: f32 forward -3.5 / -7% at L = 2^14 /
+  // 2^16, bf16 -3% at 2^16, the split shapes +-0 (v13).
+  constexpr int NMAT = LOCAL ? 1 : 2;
+  __shared__ __align__(16) T tile_raw[CPLX ? 1 : NMAT * NT * kChunk];
+  auto scan_chunks = [&](auto async_tag) {
+    constexpr bool ASYNC = decltype(async_tag)::value;
+    Tile ldB, ldC;
+    if constexpr (ASYNC) {
+      copy_tile_pieces<T, NT, NMAT, THREADS>(tile_raw, B_base, p.B_sn, C_base, p.C_sn, c_begin * kChunk);
+    } else {
+      ldB.load(B_base, p.B_sn, p.B_sc, N, c_begin * kChunk, p.len);
+      if (!LOCAL) ldC.load(C_base, p.C_sn, p.C_sc, N, c_begin * kChunk, p.len);
     }
-    const float* tB = tiles[buf][0] + slice * S;
-    const float* tC = tiles[buf][LOCAL ? 0 : 1] + slice * S;
-    const int t0 = c * kChunk;
-#pragma unroll 1
-    for (int r = 0; r < kChunk; r += R) {
-      const int tr = t0 + r;
-      if (tr >= t_end) break;
-      const Vec<T, RT> uu = nu, dd = nd, zz = nz;
-      if (tr + R < t_end) {
-        nu.load(u_row, tr + R + own, t_end, p.row_align);
-        nd.load(dl_row, tr + R + own, t_end, p.row_align);
-        if (!LOCAL && z_row) nz.load(z_row, tr + R + own, t_end, p.row_align);
+    for (int c = c_begin; c < c_end; ++c) {
+      const int buf = (c - c_begin) & 1;
+      // The chunk state goes out before the next chunk's tile loads are issued: stored after them, it
+      // waited for them (v9). Streaming: the backward reads it long after (f32 forward -0.5..-1.5%, v11).
+      if (!LOCAL && p.chunk_states && q.active)
+        store_slice<S, true>(p.chunk_states + chunk_state_offset(p, b, d, c, total), slice * S, total, h);
+      if constexpr (ASYNC) {
+        cp_async_wait_all();
+        tiles_from_pieces<T, NT, NMAT, THREADS, Tile::RS>(tiles[buf][0], tiles[buf][LOCAL ? 0 : 1], tile_raw);
+      } else {
+        ldB.store(tiles[buf][0]);
+        if (!LOCAL) ldC.store(tiles[buf][LOCAL ? 0 : 1]);
       }
-      // Delta after softplus and delta * u of this lane's steps; steps past the end are identity steps
-      // (delta 0: decay 1, no input), so the state passes through them unchanged.
-      float dl_own[RT], du_own[RT];
-#pragma unroll
-      for (int k = 0; k < RT; ++k) {
-        float x = delta_after_softplus<LOCAL && local_fma_softplus<T>()>(dd[k] + bias, p.softplus);
-        x = tr + own + k < t_end ? x : 0.f;
-        dl_own[k] = x;
-        du_own[k] = x * uu[k];
-      }
-      float DL[R], DU[R];
-      slice_all_gather<TPC, R>(dl_own, DL);
-      slice_all_gather<TPC, R>(du_own, DU);
-      float yp[R];
-#pragma unroll
-      for (int i = 0; i < R; ++i) {
-        const float dl = DL[i], du = DU[i];
-        float Bt[S];
-        slice_row<S>(tB + (r + i) * Tile::RS, Bt);
-        if constexpr (LOCAL) {
-          dsum += dl;
-#pragma unroll
-          for (int j = 0; j < SP; ++j) {
-            if constexpr (CPLX) {
-              const float e = ex2(dl * a2[j]);
-              float sn, cs;
-              __sincosf(dl * ai[j], &sn, &cs);
-              const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
-              h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
-              h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
-            } else {
-              h[j] = fmaf(ex2(dl * a2[j]), h[j], du * Bt[j]);
-            }
-          }
+      __syncthreads();
+      if (c + 1 < c_end) {  // the next chunk's tiles load while this one is scanned
+        if constexpr (ASYNC) {
+          copy_tile_pieces<T, NT, NMAT, THREADS>(tile_raw, B_base, p.B_sn, C_base, p.C_sn, (c + 1) * kChunk);
         } else {
-          float Ct[S];
-          slice_row<S>(tC + (r + i) * Tile::RS, Ct);
-          // C.h: one sum for real states (an add per step fewer: bf16 forward -1.5% at L = 2^18 / 2^20,
-          // v13), two partial sums for complex ones
-          float ys[2] = {0.f, 0.f};
-#pragma unroll
-          for (int j = 0; j < SP; ++j) {
-            if constexpr (CPLX) {
-              const float e = ex2(dl * a2[j]);
-              float sn, cs;
-              __sincosf(dl * ai[j], &sn, &cs);
-              const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
-              h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
-              h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
-              ys[j % 2] = fmaf(Ct[2 * j], h[2 * j], fmaf(-Ct[2 * j + 1], h[2 * j + 1], ys[j % 2]));
-            } else {
-              h[j] = fmaf(ex2(dl * a2[j]), h[j], du * Bt[j]);
-              ys[0] = fmaf(Ct[j], h[j], ys[0]);
-            }
-          }
-          yp[i] = CPLX ? ys[0] + ys[1] : ys[0];
+          ldB.load(B_base, p.B_sn, p.B_sc, N, (c + 1) * kChunk, p.len);
+          if (!LOCAL) ldC.load(C_base, p.C_sn, p.C_sc, N, (c + 1) * kChunk, p.len);
         }
       }
-      if constexpr (!LOCAL) {
-        float yo[RT];
-        slice_reduce_scatter<TPC, R>(yp, slice, yo);
+      const float* tB = tiles[buf][0] + slice * S;
+      [[maybe_unused]] const float* tC = tiles[buf][LOCAL ? 0 : 1] + slice * S;
+      const int t0 = c * kChunk;
+#pragma unroll 1
+      for (int r = 0; r < kChunk; r += R) {
+        const int tr = t0 + r;
+        if (tr >= t_end) break;
+        const Vec<T, RT> uu = nu, dd = nd;
+        [[maybe_unused]] const Vec<T, RT> zz = nz;
+        if (tr + R < t_end) {
+          nu.load(u_row, tr + R + own, t_end, p.row_align);
+          nd.load(dl_row, tr + R + own, t_end, p.row_align);
+          if (!LOCAL && z_row) nz.load(z_row, tr + R + own, t_end, p.row_align);
+        }
+        // Delta after softplus and delta * u of this lane's steps; steps past the end are identity steps
+        // (delta 0: decay 1, no input), so the state passes through them unchanged.
+        float dl_own[RT], du_own[RT];
 #pragma unroll
         for (int k = 0; k < RT; ++k) {
-          float y = fmaf(dskip, uu[k], CPLX ? 2.f * yo[k] : yo[k]);
-          if (z_row) {
-            const float zv = zz[k];
-            y *= zv * sigmoidf_fast(zv);
-          }
-          yo[k] = y;
+          float x = delta_after_softplus<LOCAL && local_fma_softplus<T>()>(dd[k] + bias, p.softplus);
+          x = tr + own + k < t_end ? x : 0.f;
+          dl_own[k] = x;
+          du_own[k] = x * uu[k];
         }
-        if (q.active) store_vec<T, RT, true>(o_row, tr + own, t_end, p.row_align, yo);
+        float DL[R], DU[R];
+        slice_all_gather<TPC, R>(dl_own, DL);
+        slice_all_gather<TPC, R>(du_own, DU);
+        [[maybe_unused]] float yp[R];
+#pragma unroll
+        for (int i = 0; i < R; ++i) {
+          const float dl = DL[i], du = DU[i];
+          float Bt[S];
+          slice_row<S>(tB + (r + i) * Tile::RS, Bt);
+          if constexpr (LOCAL) {
+            dsum += dl;
+#pragma unroll
+            for (int j = 0; j < SP; ++j) {
+              if constexpr (CPLX) {
+                const float e = ex2(dl * a2[j]);
+                float sn, cs;
+                __sincosf(dl * ai[j], &sn, &cs);
+                const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
+                h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
+                h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
+              } else {
+                h[j] = fmaf(ex2(dl * a2[j]), h[j], du * Bt[j]);
+              }
+            }
+          } else {
+            float Ct[S];
+            slice_row<S>(tC + (r + i) * Tile::RS, Ct);
+            // C.h: one sum for real states (an add per step fewer: bf16 forward -1.5% at L = 2^18 / 2^20,
+            // v13), two partial sums for complex ones
+            float ys[2] = {0.f, 0.f};
+#pragma unroll
+            for (int j = 0; j < SP; ++j) {
+              if constexpr (CPLX) {
+                const float e = ex2(dl * a2[j]);
+                float sn, cs;
+                __sincosf(dl * ai[j], &sn, &cs);
+                const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
+                h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
+                h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
+                ys[j % 2] = fmaf(Ct[2 * j], h[2 * j], fmaf(-Ct[2 * j + 1], h[2 * j + 1], ys[j % 2]));
+              } else {
+                h[j] = fmaf(ex2(dl * a2[j]), h[j], du * Bt[j]);
+                ys[0] = fmaf(Ct[j], h[j], ys[0]);
+              }
+            }
+            yp[i] = CPLX ? ys[0] + ys[1] : ys[0];
+          }
+        }
+        if constexpr (!LOCAL) {
+          float yo[RT];
+          slice_reduce_scatter<TPC, R>(yp, slice, yo);
+#pragma unroll
+          for (int k = 0; k < RT; ++k) {
+            float y = fmaf(dskip, uu[k], CPLX ? 2.f * yo[k] : yo[k]);
+            if (z_row) {
+              const float zv = zz[k];
+              y *= zv * sigmoidf_fast(zv);
+            }
+            yo[k] = y;
+          }
+          if (q.active) store_vec<T, RT, true>(o_row, tr + own, t_end, p.row_align, yo);
+        }
       }
     }
+  };
+  if constexpr (!CPLX && MS_FWD_TILE_ASYNC) {
+    if (p.bc_vec && N == NT && c_end * kChunk <= p.len) scan_chunks(std::true_type{});
+    else scan_chunks(std::false_type{});
+  } else {
+    scan_chunks(std::false_type{});
   }
   if (!q.active) return;
   if constexpr (LOCAL) {
