@@ -38,13 +38,16 @@ __device__ __forceinline__ SlicePos slice_pos(const Params& p) {
 }
 
 // Steps per run and lanes per SM (register budget) of the kernels with two slices per channel (real
-// N = 16): the main pass in runs of 16 steps at 384 lanes (168 registers), the local pass in runs of 32
-// (bf16: one per chunk) or 16 (f32) at 512 (128 registers). Longer runs give each warp more independent
-// work between its shuffles and loads; against runs of 8 at 512 lanes they measured (H100, v12 in
-// docs/cuda-scan-notes.md) bf16 forward 9.3 -> 8.15 ms at L = 2^16, 12.85 -> 11.96 at 2^18, 13.25 -> 12.2
-// at 2^20 and f32 17.9 -> 13.8 at 2^20. Since v13 (softplus selected) the f32 local pass is faster in
-// runs of 16 (12.58 / 13.0 -> 12.40 / 12.78 ms at 2^18 / 2^20; bf16 +0.05 with them). Other slice counts
-// keep runs of 8 at 512 lanes (not measured). MS_FWD_* override them for register / run-length studies.
+// N = 16): the main pass in runs of 16 steps at 384 lanes (f32, 168 registers) or 512 (bf16, 127), the
+// local pass in runs of 32 (bf16: one per chunk) or 16 (f32) at 512 (128 registers). Longer runs give
+// each warp more independent work between its shuffles and loads; against runs of 8 at 512 lanes they
+// measured (H100, v12 in docs/cuda-scan-notes.md) bf16 forward 9.3 -> 8.15 ms at L = 2^16, 12.85 -> 11.96
+// at 2^18, 13.25 -> 12.2 at 2^20 and f32 17.9 -> 13.8 at 2^20. Since v13 (softplus selected) the f32 local
+// pass is faster in runs of 16 (12.58 / 13.0 -> 12.40 / 12.78 ms at 2^18 / 2^20; bf16 +0.05 with them),
+// and with the B / C tiles staged by copies the bf16 main pass fits 512 lanes (127 registers, no spill;
+// f32 spills 96 B): bf16 11.53 / 11.76 -> 11.28 / 11.51 ms at 2^18 / 2^20, 2^14 -2.7%, 2^16 +0.8%. Other
+// slice counts keep runs of 8 at 512 lanes (not measured). MS_FWD_* override them for register /
+// run-length studies.
 #ifndef MS_FWD_TILE_ASYNC
 #define MS_FWD_TILE_ASYNC 1
 #endif
@@ -57,6 +60,9 @@ __device__ __forceinline__ SlicePos slice_pos(const Params& p) {
 #ifndef MS_FWD_RUN_LOCAL
 #define MS_FWD_RUN_LOCAL 32
 #endif
+#ifndef MS_FWD_LANES_MAIN_BF16
+#define MS_FWD_LANES_MAIN_BF16 512
+#endif
 #ifndef MS_FWD_LANES_MAIN
 #define MS_FWD_LANES_MAIN 384
 #endif
@@ -68,10 +74,11 @@ constexpr int fwd_run() {
   constexpr int local = std::is_same_v<T, float> ? MS_FWD_RUN_LOCAL_F32 : MS_FWD_RUN_LOCAL;
   return TPC == 2 ? (LOCAL ? local : MS_FWD_RUN_MAIN) : 8;
 }
-template <int NT, bool CPLX, bool LOCAL>
+template <class T, int NT, bool CPLX, bool LOCAL>
 constexpr int fwd_min_blocks() {
   constexpr int tpc = slices_for<NT, CPLX>();
-  return blocks_for_lanes(tpc == 2 ? (LOCAL ? MS_FWD_LANES_LOCAL : MS_FWD_LANES_MAIN) : 512, tpc);
+  constexpr int main = std::is_same_v<T, float> ? MS_FWD_LANES_MAIN : MS_FWD_LANES_MAIN_BF16;
+  return blocks_for_lanes(tpc == 2 ? (LOCAL ? MS_FWD_LANES_LOCAL : main) : 512, tpc);
 }
 
 // LOCAL: scan segment `seg` from a zero state, record its end state and sum of delta.
@@ -79,7 +86,7 @@ constexpr int fwd_min_blocks() {
 // TPC: lanes per channel (the default, or 4 lanes of 4 states for real N = 16: twice the lanes, for grids
 // that then fill the GPU without an L split); MINB: resident blocks per SM the registers must allow.
 template <class T, int NT, bool CPLX, bool LOCAL, int TPC = slices_for<NT, CPLX>(),
-          int MINB = fwd_min_blocks<NT, CPLX, LOCAL>()>
+          int MINB = fwd_min_blocks<T, NT, CPLX, LOCAL>()>
 __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p) {
   constexpr int CW = CPLX ? 2 : 1;
   constexpr int SP = NT / TPC;  // states per lane
