@@ -30,6 +30,24 @@ constexpr bool local_fma_softplus() {
   return !std::is_same_v<T, float>;
 }
 
+// One step of state j of a lane's slice: h_j <- exp(dl A_j) h_j + du B_j, with a2 = Re A_j log2(e) and
+// ai = Im A_j; complex states are (re, im) pairs in h and Bt. Shared by the forward's local and main
+// passes and the backward's level-1 rescan.
+template <bool CPLX, int S>
+__device__ __forceinline__ void advance_state(float (&h)[S], int j, float dl, float du, float a2, float ai,
+                                              const float (&Bt)[S]) {
+  if constexpr (CPLX) {
+    const float e = ex2(dl * a2);
+    float sn, cs;
+    __sincosf(dl * ai, &sn, &cs);
+    const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
+    h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
+    h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
+  } else {
+    h[j] = fmaf(ex2(dl * a2), h[j], du * Bt[j]);
+  }
+}
+
 // delta + bias after softplus where `softplus` (Params::softplus, a run-time flag) asks for it. Where
 // softplus's exp is on the MUFU the softplus is computed for every step and selected: branched around,
 // each step's chain (one exp and ten dependent FP32 instructions) ran after the previous step's, and in

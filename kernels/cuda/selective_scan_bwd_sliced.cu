@@ -446,18 +446,7 @@ __global__ void __launch_bounds__(kChan * TPC, main_min_blocks<NT / TPC * (CPLX 
               float Bt[S];
               slice_row<S>(tB + (k * W + i) * Tile::RS, Bt);
 #pragma unroll
-              for (int j = 0; j < SP; ++j) {
-                if constexpr (CPLX) {
-                  const float e = ex2(dl * a2[j]);
-                  float sn, cs;
-                  __sincosf(dl * ai[j], &sn, &cs);
-                  const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
-                  h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
-                  h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
-                } else {
-                  h[j] = fmaf(ex2(dl * a2[j]), h[j], du * Bt[j]);
-                }
-              }
+              for (int j = 0; j < SP; ++j) advance_state<CPLX>(h, j, dl, du, a2[j], ai[j], Bt);
             }
           }
         }

@@ -215,18 +215,7 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
           if constexpr (LOCAL) {
             dsum += dl;
 #pragma unroll
-            for (int j = 0; j < SP; ++j) {
-              if constexpr (CPLX) {
-                const float e = ex2(dl * a2[j]);
-                float sn, cs;
-                __sincosf(dl * ai[j], &sn, &cs);
-                const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
-                h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
-                h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
-              } else {
-                h[j] = fmaf(ex2(dl * a2[j]), h[j], du * Bt[j]);
-              }
-            }
+            for (int j = 0; j < SP; ++j) advance_state<CPLX>(h, j, dl, du, a2[j], ai[j], Bt);
           } else {
             float Ct[S];
             slice_row<S>(tC + (r + i) * Tile::RS, Ct);
@@ -235,18 +224,11 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
             float ys[2] = {0.f, 0.f};
 #pragma unroll
             for (int j = 0; j < SP; ++j) {
-              if constexpr (CPLX) {
-                const float e = ex2(dl * a2[j]);
-                float sn, cs;
-                __sincosf(dl * ai[j], &sn, &cs);
-                const float ar = e * cs, aim = e * sn, hr = h[2 * j], hi = h[2 * j + 1];
-                h[2 * j] = fmaf(ar, hr, fmaf(-aim, hi, du * Bt[2 * j]));
-                h[2 * j + 1] = fmaf(ar, hi, fmaf(aim, hr, du * Bt[2 * j + 1]));
+              advance_state<CPLX>(h, j, dl, du, a2[j], ai[j], Bt);
+              if constexpr (CPLX)
                 ys[j % 2] = fmaf(Ct[2 * j], h[2 * j], fmaf(-Ct[2 * j + 1], h[2 * j + 1], ys[j % 2]));
-              } else {
-                h[j] = fmaf(ex2(dl * a2[j]), h[j], du * Bt[j]);
+              else
                 ys[0] = fmaf(Ct[j], h[j], ys[0]);
-              }
             }
             yp[i] = CPLX ? ys[0] + ys[1] : ys[0];
           }
