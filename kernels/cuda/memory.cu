@@ -208,6 +208,26 @@ void launch_copy(const Tensor& dst, const Tensor& src) {
                                                            make_layout(dst, &src));
   MS_CUDA_CHECK_LAUNCH();
 }
+
+// Contiguous destinations (nearly every fill: zeros, full, gradient resets) take a flat loop without
+// fill_kernel's 64-bit division and remainder per dimension and element.
+template <class T>
+__global__ void fill_flat_kernel(T* dst, int64_t n, T value) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+    dst[i] = value;
+}
+
+template <class T>
+void launch_fill(const Tensor& dst, T value) {
+  const int64_t n = dst.numel();
+  T* p = static_cast<T*>(dst.raw());
+  if (dst.is_contiguous()) {
+    fill_flat_kernel<T><<<grid_for(n), 256, 0, stream()>>>(p, n, value);
+  } else {
+    fill_kernel<T><<<grid_for(n), 256, 0, stream()>>>(p, n, make_layout(dst, nullptr), value);
+  }
+  MS_CUDA_CHECK_LAUNCH();
+}
 }  // namespace
 
 void strided_copy(const Tensor& dst, const Tensor& src) {
@@ -222,22 +242,15 @@ void strided_copy(const Tensor& dst, const Tensor& src) {
 }
 
 void fill(const Tensor& dst, double value) {
-  const int64_t n = dst.numel();
-  if (n == 0) return;
-  const StridedLayout lay = make_layout(dst, nullptr);
-  const int grid = grid_for(n);
+  if (dst.numel() == 0) return;
   switch (dst.dtype()) {
-    case DType::f32: fill_kernel<float><<<grid, 256, 0, stream()>>>(dst.data<float>(), n, lay, (float)value); break;
-    case DType::f64: fill_kernel<double><<<grid, 256, 0, stream()>>>(dst.data<double>(), n, lay, value); break;
-    case DType::bf16:
-      fill_kernel<__nv_bfloat16><<<grid, 256, 0, stream()>>>(static_cast<__nv_bfloat16*>(dst.raw()), n, lay,
-                                                            __float2bfloat16((float)value));
-      break;
-    case DType::i32: fill_kernel<int32_t><<<grid, 256, 0, stream()>>>(dst.data<int32_t>(), n, lay, (int32_t)value); break;
-    case DType::i64: fill_kernel<int64_t><<<grid, 256, 0, stream()>>>(dst.data<int64_t>(), n, lay, (int64_t)value); break;
-    case DType::u8: fill_kernel<uint8_t><<<grid, 256, 0, stream()>>>(dst.data<uint8_t>(), n, lay, (uint8_t)value); break;
+    case DType::f32: launch_fill<float>(dst, (float)value); break;
+    case DType::f64: launch_fill<double>(dst, value); break;
+    case DType::bf16: launch_fill<__nv_bfloat16>(dst, __float2bfloat16((float)value)); break;
+    case DType::i32: launch_fill<int32_t>(dst, (int32_t)value); break;
+    case DType::i64: launch_fill<int64_t>(dst, (int64_t)value); break;
+    case DType::u8: launch_fill<uint8_t>(dst, (uint8_t)value); break;
   }
-  MS_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace ms::cuda
