@@ -199,7 +199,9 @@ __global__ void __launch_bounds__(kChan * TPC, MINB) fwd_sliced_kernel(Params p)
 #pragma unroll
         for (int k = 0; k < RT; ++k) {
           float x = delta_after_softplus<LOCAL && local_fma_softplus<T>()>(dd[k] + bias, p.softplus);
-          x = tr + own + k < t_end ? x : 0.f;
+          // The copy path runs whole chunks only, so there every step is before t_end: without the test
+          // (one compare and select per step) the bf16 forward ran 1.1-1.4% faster (v14).
+          if constexpr (!ASYNC) x = tr + own + k < t_end ? x : 0.f;
           dl_own[k] = x;
           du_own[k] = x * uu[k];
         }
