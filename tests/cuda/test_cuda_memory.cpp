@@ -1,7 +1,6 @@
 // CUDA fill and strided copy against the CPU: contiguous tensors (fill's flat path) and strided views
 // (transposed and sliced) of every dtype. The views sit inside a larger buffer filled with another value
 // on both devices, so a write outside the view shows up as a difference too.
-#include <utility>
 #include <vector>
 
 #include "tests/cuda/cuda_test_util.h"
